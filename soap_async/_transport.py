@@ -1,0 +1,328 @@
+"""One aiohttp session per client, and one request with its retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import platform
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._config import AuthScheme, Timeout
+from ._logging import logger
+from ._retry import RetryPolicy
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    SoapError,
+    make_status_error,
+)
+
+__all__ = ["AttemptLog", "RequestOptions", "Transport", "user_agent"]
+
+
+def user_agent() -> str:
+    major, minor, _ = platform.python_version_tuple()
+    return f"soap-async/{__version__} python/{major}.{minor} aiohttp/{aiohttp.__version__}"
+
+
+@attrs.frozen
+class RequestOptions:
+    """Timeout and retry policy in force for one call."""
+
+    timeout: Timeout
+    retry: RetryPolicy
+    client_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
+
+    @client_timeout.default
+    def _client_timeout(self) -> aiohttp.ClientTimeout:
+        return self.timeout.to_aiohttp()
+
+    def merge(
+        self, timeout: Timeout | float | None = None, retry: RetryPolicy | int | None = None
+    ) -> RequestOptions:
+        """These options with per-call overrides applied (itself when there are none)."""
+        if timeout is None and retry is None:
+            return self
+        return RequestOptions(
+            timeout=self.timeout if timeout is None else Timeout.coerce(timeout),
+            retry=self.retry if retry is None else RetryPolicy.coerce(retry),
+        )
+
+
+@attrs.define
+class AttemptLog:
+    """What happened to the attempts of one call, for callers that must know.
+
+    `ambiguous` becomes true when an attempt may have been processed by Soap without
+    the SDK learning its outcome: a timeout or dropped connection after the request was
+    written, or a 500, 502 or 504 answer.
+    """
+
+    attempts: int = 0
+    ambiguous: bool = False
+
+
+# Statuses after which the server may or may not have done the work. A 503 or 429 is
+# a refusal before processing; a 500 can come after the row was written.
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    return json.loads(raw)
+
+
+def _error_body(raw: bytes) -> Any:
+    try:
+        return _decode(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _connection_error(exc: BaseException) -> APIConnectionError:
+    """The SDK error for an aiohttp failure, keeping timeouts and refusals apart."""
+    name = type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(f"Timed out connecting to Soap ({name}).", request_sent=False)
+    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        return APITimeoutError("Timed out waiting for Soap's answer.", request_sent=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(f"Could not connect to Soap: {exc}", request_sent=False)
+    return APIConnectionError(f"Connection to Soap lost: {name}: {exc}", request_sent=True)
+
+
+_RETRYABLE_EXCEPTIONS = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+class Transport:
+    """Owns the aiohttp session (or borrows the caller's) and sends requests.
+
+    The session is created on first use, inside the running loop, because an aiohttp
+    session is bound to the loop that created it.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        auth_scheme: AuthScheme,
+        max_connections: int,
+        session: aiohttp.ClientSession | None = None,
+        session_factory: Callable[[], aiohttp.ClientSession] | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.max_connections = max_connections
+        self._external_session = session
+        self._session_factory = session_factory or self._default_session
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        authorization = f"Bearer {api_key}" if auth_scheme == "bearer" else api_key
+        # Built once: the same dicts serve every request.
+        self._headers = {
+            "User-Agent": user_agent(),
+            "Accept": "application/json",
+            "Authorization": authorization,
+        }
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._external_session is not None:
+            return self._external_session
+        if self._closed:
+            raise SoapError("This client is closed; create a new one.")
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is None:
+            session = self._session_factory()
+            self._session, self._loop = session, loop
+        elif loop is not self._loop:
+            raise SoapError(
+                "This AsyncSoapClient was first used on another event loop. aiohttp "
+                "connections belong to one loop: create the client inside the loop that "
+                "uses it, or use SoapClient from synchronous code."
+            )
+        return session
+
+    def _default_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.max_connections, keepalive_timeout=10, ttl_dns_cache=60
+        )
+        return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout())
+
+    async def close(self) -> None:
+        """Close the session the SDK created; a caller-owned session is left open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        options: RequestOptions,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        log: AttemptLog | None = None,
+    ) -> Any:
+        """Send one request with retries; the decoded JSON answer or an SDK error."""
+        session = self._get_session()
+        retry = options.retry
+        url = self.base_url + path
+        if body is None:
+            data, headers = None, self._headers
+        else:
+            data, headers = json.dumps(body).encode(), self._json_headers
+        retries_taken = 0
+        while True:
+            if log is not None:
+                log.attempts += 1
+            started = retry.clock()
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    data=data,
+                    params=params,
+                    headers=headers,
+                    timeout=options.client_timeout,
+                    allow_redirects=False,
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    response_headers = response.headers
+            except _RETRYABLE_EXCEPTIONS as exc:
+                error = _connection_error(exc)
+                if log is not None and error.request_sent:
+                    log.ambiguous = True
+                can_retry = not isinstance(exc, aiohttp.ClientSSLError)
+                if not can_retry or retries_taken >= retry.max_retries:
+                    self._log_failure(method, path, retries_taken, started, retry, error)
+                    raise error from exc
+                delay = retry.delay(retries_taken)
+                self._log_retry(
+                    method, path, retries_taken, started, retry, delay, type(exc).__name__
+                )
+            else:
+                if status < 300:
+                    if logger.isEnabledFor(logging.DEBUG):
+                        self._log_response(method, path, status, retries_taken, started, retry)
+                    try:
+                        return _decode(raw)
+                    except ValueError as exc:
+                        raise APIResponseValidationError(
+                            "Soap's answer is not valid JSON",
+                            status_code=status,
+                            body=raw.decode("utf-8", "replace"),
+                            headers=response_headers,
+                        ) from exc
+                if log is not None and status in _AMBIGUOUS_STATUSES:
+                    log.ambiguous = True
+                if status not in retry.retry_statuses or retries_taken >= retry.max_retries:
+                    error_ = make_status_error(status, _error_body(raw), response_headers)
+                    self._log_failure(method, path, retries_taken, started, retry, error_)
+                    raise error_
+                delay = retry.delay(retries_taken, response_headers.get("Retry-After"))
+                self._log_retry(method, path, retries_taken, started, retry, delay, str(status))
+            await retry.sleep(delay)
+            retries_taken += 1
+
+    @staticmethod
+    def _extra(
+        method: str,
+        path: str,
+        status: int | None,
+        retries_taken: int,
+        started: float,
+        retry: RetryPolicy,
+    ) -> dict[str, Any]:
+        return {
+            "soap_method": method,
+            "soap_path": path,
+            "soap_status": status,
+            "soap_attempt": retries_taken + 1,
+            "soap_elapsed_ms": round((retry.clock() - started) * 1000, 1),
+        }
+
+    def _log_response(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        retries_taken: int,
+        started: float,
+        retry: RetryPolicy,
+    ) -> None:
+        extra = self._extra(method, path, status, retries_taken, started, retry)
+        logger.debug(
+            "%s %s -> %s (attempt %d, %.1f ms)",
+            method,
+            path,
+            status,
+            extra["soap_attempt"],
+            extra["soap_elapsed_ms"],
+            extra=extra,
+        )
+
+    def _log_retry(
+        self,
+        method: str,
+        path: str,
+        retries_taken: int,
+        started: float,
+        retry: RetryPolicy,
+        delay: float,
+        reason: str,
+    ) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        status = int(reason) if reason.isdigit() else None
+        extra = self._extra(method, path, status, retries_taken, started, retry)
+        logger.info(
+            "%s %s -> %s (attempt %d, %.1f ms); retrying in %.2f s",
+            method,
+            path,
+            reason,
+            extra["soap_attempt"],
+            extra["soap_elapsed_ms"],
+            delay,
+            extra=extra,
+        )
+
+    def _log_failure(
+        self,
+        method: str,
+        path: str,
+        retries_taken: int,
+        started: float,
+        retry: RetryPolicy,
+        error: SoapError,
+    ) -> None:
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        status = getattr(error, "status_code", None)
+        extra = self._extra(method, path, status, retries_taken, started, retry)
+        logger.info(
+            "%s %s -> %s (attempt %d, %.1f ms); giving up",
+            method,
+            path,
+            status if status is not None else type(error).__name__,
+            extra["soap_attempt"],
+            extra["soap_elapsed_ms"],
+            extra=extra,
+        )

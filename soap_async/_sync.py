@@ -160,17 +160,20 @@ class SoapClient:
                 "the session (session=lambda: aiohttp.ClientSession(...)), not a session",
                 field="session",
             )
-        make = functools.partial(
-            AsyncSoapClient,
-            api_key=api_key,
-            environment=environment,
-            base_url=base_url,
-            timeout=timeout,
-            retry=retry,
-            max_connections=max_connections,
-            auth_scheme=auth_scheme,
-            session=session,
-        )
+
+        def make() -> AsyncSoapClient:
+            # A closure rather than functools.partial, whose repr would show the key.
+            return AsyncSoapClient(
+                api_key=api_key,
+                environment=environment,
+                base_url=base_url,
+                timeout=timeout,
+                retry=retry,
+                max_connections=max_connections,
+                auth_scheme=auth_scheme,
+                session=session,
+            )
+
         # Built now, in the caller's thread, so bad settings fail at construction. It
         # opens nothing until its first call on the SDK loop.
         self._async: AsyncSoapClient | None = make()

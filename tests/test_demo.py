@@ -1,0 +1,38 @@
+"""The README's main job: the demo against the embedded fake server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from soap_async.__main__ import main
+
+
+def test_demo_creates_every_customer_once_despite_faults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        ["demo", "--customers", "60", "--concurrency", "16", "--fault-rate", "0.3", "--json"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["created"] == 60
+    assert report["failed"] == 0
+    assert report["duplicates_on_server"] == 0
+    assert sum(report["faults_injected"].values()) > 0
+    assert report["http_requests"] == 60 + sum(report["faults_injected"].values())
+
+
+def test_demo_human_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--customers", "20", "--fault-rate", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "created              20" in out
+    assert "duplicates on server 0" in out
+
+
+def test_demo_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--customers", "0"])
+    assert info.value.code == 2
+    assert "--customers" in capsys.readouterr().err

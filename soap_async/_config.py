@@ -98,12 +98,16 @@ def resolve_base_url(
     environment: str | None,
     environ: Mapping[str, str] = os.environ,
 ) -> str:
-    """The API's base URL: `base_url`, else `SOAP_BASE_URL`, else the environment's host.
+    """The API's base URL.
 
-    Plain `http://` is refused unless the host is loopback, so an API key never crosses
-    a network in clear text.
+    Explicit arguments win over the environment, and a URL over a named environment:
+    `base_url`, then `environment`, then `SOAP_BASE_URL`, then `SOAP_ENVIRONMENT`, then
+    sandbox. Plain `http://` is refused unless the host is loopback, so an API key never
+    crosses a network in clear text.
     """
-    url = base_url if base_url is not None else environ.get("SOAP_BASE_URL")
+    url = base_url
+    if url is None and environment is None:
+        url = environ.get("SOAP_BASE_URL")
     if url is None:
         env = environment if environment is not None else environ.get("SOAP_ENVIRONMENT")
         env = env or "sandbox"

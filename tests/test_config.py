@@ -34,10 +34,11 @@ def test_environments() -> None:
         resolve_base_url(None, "staging", {})
 
 
-def test_base_url_overrides_the_environment() -> None:
-    env = {"SOAP_BASE_URL": "https://proxy.example.com/soap/"}
-    assert resolve_base_url(None, "production", env) == "https://proxy.example.com/soap"
-    assert resolve_base_url("http://127.0.0.1:8080", None, env) == "http://127.0.0.1:8080"
+def test_arguments_win_over_the_environment_and_urls_over_names() -> None:
+    env = {"SOAP_BASE_URL": "https://proxy.example.com/soap/", "SOAP_ENVIRONMENT": "sandbox"}
+    assert resolve_base_url(None, None, env) == "https://proxy.example.com/soap"
+    assert resolve_base_url(None, "production", env) == "https://api.paywithsoap.com"
+    assert resolve_base_url("http://127.0.0.1:8080", "production", env) == "http://127.0.0.1:8080"
 
 
 @pytest.mark.parametrize(

@@ -210,18 +210,15 @@ class Transport:
                 error = _connection_error(exc)
                 if log is not None and error.request_sent:
                     log.ambiguous = True
-                can_retry = not isinstance(exc, aiohttp.ClientSSLError)
-                if not can_retry or retries_taken >= retry.max_retries:
-                    self._log_failure(method, path, retries_taken, started, retry, error)
+                outcome: int | str = type(exc).__name__
+                # A certificate problem will not fix itself on a retry.
+                if isinstance(exc, aiohttp.ClientSSLError) or retries_taken >= retry.max_retries:
+                    _log_attempt(logging.INFO, method, path, outcome, retries_taken, started, retry)
                     raise error from exc
                 delay = retry.delay(retries_taken)
-                self._log_retry(
-                    method, path, retries_taken, started, retry, delay, type(exc).__name__
-                )
             else:
                 if status < 300:
-                    if logger.isEnabledFor(logging.DEBUG):
-                        self._log_response(method, path, status, retries_taken, started, retry)
+                    _log_attempt(logging.DEBUG, method, path, status, retries_taken, started, retry)
                     try:
                         return _decode(raw)
                     except ValueError as exc:
@@ -234,95 +231,60 @@ class Transport:
                 if log is not None and status in _AMBIGUOUS_STATUSES:
                     log.ambiguous = True
                 if status not in retry.retry_statuses or retries_taken >= retry.max_retries:
-                    error_ = make_status_error(status, _error_body(raw), response_headers)
-                    self._log_failure(method, path, retries_taken, started, retry, error_)
-                    raise error_
+                    _log_attempt(logging.INFO, method, path, status, retries_taken, started, retry)
+                    raise make_status_error(status, _error_body(raw), response_headers)
+                outcome = status
                 delay = retry.delay(retries_taken, response_headers.get("Retry-After"))
-                self._log_retry(method, path, retries_taken, started, retry, delay, str(status))
+            _log_attempt(logging.INFO, method, path, outcome, retries_taken, started, retry, delay)
             await retry.sleep(delay)
             retries_taken += 1
 
-    @staticmethod
-    def _extra(
-        method: str,
-        path: str,
-        status: int | None,
-        retries_taken: int,
-        started: float,
-        retry: RetryPolicy,
-    ) -> dict[str, Any]:
-        return {
-            "soap_method": method,
-            "soap_path": path,
-            "soap_status": status,
-            "soap_attempt": retries_taken + 1,
-            "soap_elapsed_ms": round((retry.clock() - started) * 1000, 1),
-        }
 
-    def _log_response(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        retries_taken: int,
-        started: float,
-        retry: RetryPolicy,
-    ) -> None:
-        extra = self._extra(method, path, status, retries_taken, started, retry)
-        logger.debug(
+def _log_attempt(
+    level: int,
+    method: str,
+    path: str,
+    outcome: int | str,
+    retries_taken: int,
+    started: float,
+    retry: RetryPolicy,
+    delay: float | None = None,
+) -> None:
+    """One record per attempt: method, path, status (or error name), attempt, elapsed.
+
+    Never the query string, headers or bodies. Costs one level check when logging is off.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    attempt = retries_taken + 1
+    elapsed_ms = round((retry.clock() - started) * 1000, 1)
+    extra = {
+        "soap_method": method,
+        "soap_path": path,
+        "soap_status": outcome if isinstance(outcome, int) else None,
+        "soap_attempt": attempt,
+        "soap_elapsed_ms": elapsed_ms,
+    }
+    if delay is None:
+        logger.log(
+            level,
             "%s %s -> %s (attempt %d, %.1f ms)",
             method,
             path,
-            status,
-            extra["soap_attempt"],
-            extra["soap_elapsed_ms"],
+            outcome,
+            attempt,
+            elapsed_ms,
             extra=extra,
         )
-
-    def _log_retry(
-        self,
-        method: str,
-        path: str,
-        retries_taken: int,
-        started: float,
-        retry: RetryPolicy,
-        delay: float,
-        reason: str,
-    ) -> None:
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        status = int(reason) if reason.isdigit() else None
-        extra = self._extra(method, path, status, retries_taken, started, retry)
-        logger.info(
+    else:
+        logger.log(
+            level,
             "%s %s -> %s (attempt %d, %.1f ms); retrying in %.2f s",
             method,
             path,
-            reason,
-            extra["soap_attempt"],
-            extra["soap_elapsed_ms"],
+            outcome,
+            attempt,
+            elapsed_ms,
             delay,
-            extra=extra,
-        )
-
-    def _log_failure(
-        self,
-        method: str,
-        path: str,
-        retries_taken: int,
-        started: float,
-        retry: RetryPolicy,
-        error: SoapError,
-    ) -> None:
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        status = getattr(error, "status_code", None)
-        extra = self._extra(method, path, status, retries_taken, started, retry)
-        logger.info(
-            "%s %s -> %s (attempt %d, %.1f ms); giving up",
-            method,
-            path,
-            status if status is not None else type(error).__name__,
-            extra["soap_attempt"],
-            extra["soap_elapsed_ms"],
             extra=extra,
         )

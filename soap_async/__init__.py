@@ -31,7 +31,7 @@ from .errors import (
     UnprocessableEntityError,
     WebhookVerificationError,
 )
-from .models import CreateCustomerRequest, Customer
+from .models import BatchItem, BatchProgress, BatchResult, CreateCustomerRequest, Customer
 
 __all__ = [
     "APIConnectionError",
@@ -40,6 +40,9 @@ __all__ = [
     "APITimeoutError",
     "AsyncSoapClient",
     "AuthenticationError",
+    "BatchItem",
+    "BatchProgress",
+    "BatchResult",
     "CreateCustomerRequest",
     "Customer",
     "EmailTakenError",

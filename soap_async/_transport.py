@@ -67,6 +67,8 @@ class AttemptLog:
 
     attempts: int = 0
     ambiguous: bool = False
+    # Called on every 429, so a batch can slow down while the retry waits.
+    on_rate_limited: Callable[[], None] | None = None
 
 
 # Statuses after which the server may or may not have done the work. A 503 or 429 is
@@ -228,8 +230,11 @@ class Transport:
                             body=raw.decode("utf-8", "replace"),
                             headers=response_headers,
                         ) from exc
-                if log is not None and status in _AMBIGUOUS_STATUSES:
-                    log.ambiguous = True
+                if log is not None:
+                    if status in _AMBIGUOUS_STATUSES:
+                        log.ambiguous = True
+                    elif status == 429 and log.on_rate_limited is not None:
+                        log.on_rate_limited()
                 if status not in retry.retry_statuses or retries_taken >= retry.max_retries:
                     _log_attempt(logging.INFO, method, path, status, retries_taken, started, retry)
                     raise make_status_error(status, _error_body(raw), response_headers)

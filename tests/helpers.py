@@ -27,11 +27,11 @@ class FakeClock:
         return NOW + dt.timedelta(seconds=self.t - 1000.0)
 
     def policy(self, max_retries: int = 2, **kwargs: object) -> RetryPolicy:
-        return RetryPolicy(
-            max_retries=max_retries,
-            sleep=self.sleep,
-            clock=self.monotonic,
-            now=self.now,
-            random=lambda: 1.0,
-            **kwargs,  # type: ignore[arg-type]
-        )
+        settings: dict[str, object] = {
+            "sleep": self.sleep,
+            "clock": self.monotonic,
+            "now": self.now,
+            "random": lambda: 1.0,
+            **kwargs,
+        }
+        return RetryPolicy(max_retries=max_retries, **settings)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .._config import Timeout
@@ -67,6 +67,29 @@ class SyncResource:
 
         return self._client._run(call)
 
+    def _iterate(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
+        resource, name = self.name, method
+        client = self._client
+
+        async def start(async_client: AsyncSoapClient) -> AsyncIterator[Any]:
+            iterator: AsyncIterator[Any] = getattr(getattr(async_client, resource), name)(
+                *args, **kwargs
+            )
+            return iterator
+
+        iterator = client._run(start)
+        try:
+            while True:
+                try:
+                    # Each step runs on the SDK loop; between steps the work goes on there.
+                    yield client._run(lambda _: anext(iterator))
+                except StopAsyncIteration:
+                    return
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                client._run(lambda _: aclose())
+
 
 def sync_method(
     method: Callable[Concatenate[A, P], Coroutine[Any, Any, R]],
@@ -80,3 +103,17 @@ def sync_method(
         return result
 
     return blocking
+
+
+def sync_iterator(
+    method: Callable[Concatenate[A, P], AsyncIterator[R]],
+) -> Callable[Concatenate[SyncResource, P], Iterator[R]]:
+    """The blocking twin of an async-generator method: a plain iterator."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def iterate(self: SyncResource, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
+        iterator: Iterator[R] = self._iterate(name, args, kwargs)
+        return iterator
+
+    return iterate

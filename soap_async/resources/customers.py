@@ -1,17 +1,81 @@
-"""`client.customers`: create Soap customers."""
+"""`client.customers`: create (exactly once), search, get-or-create, and batches."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from typing import Any, Literal
 
+import attrs
+
+from .._batch import AdaptiveLimit, run_batch
 from .._config import Timeout
 from .._convert import structure_response, unstructure_request
+from .._logging import logger
 from .._retry import RetryPolicy
+from .._transport import AttemptLog
+from .._validation import check_email, normalize_phone
+from ..errors import EmailTakenError, InvalidRequestError, SoapError
 from ..models._base import build_request
+from ..models.batch import BatchItem, BatchProgress, BatchResult
 from ..models.customers import CreateCustomerRequest, Customer
-from ._base import AsyncResource, SyncResource, sync_method
+from ._base import AsyncResource, SyncResource, sync_iterator, sync_method
 
 __all__ = ["AsyncCustomers", "Customers"]
+
+CustomerRows = (
+    Iterable[CreateCustomerRequest | Mapping[str, Any]]
+    | AsyncIterable[CreateCustomerRequest | Mapping[str, Any]]
+)
+IfExists = Literal["error", "return"]
+
+# How far Soap's clock may run behind ours before a customer stamped before this call
+# began stops counting as possibly created by it.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@attrs.frozen
+class _SearchResults:
+    results: list[Customer]
+
+
+def is_same_customer(
+    request: CreateCustomerRequest, customer: Customer, since: dt.datetime
+) -> bool:
+    """Whether `customer` is what `request` would have created, no earlier than `since`.
+
+    Compared: email (case-insensitively), both names, and `internal_id`, phone number
+    and date of birth where the request gave them (Soap's search omits the date of
+    birth; a missing one is not a mismatch). A customer created before the call began
+    (allowing `CLOCK_SKEW`) was not created by it.
+    """
+    if customer.email.casefold() != request.email.casefold():
+        return False
+    if (customer.first_name, customer.last_name) != (request.first_name, request.last_name):
+        return False
+    if request.internal_id is not None and customer.internal_id != request.internal_id:
+        return False
+    if request.phone_number is not None and customer.phone_number != request.phone_number:
+        return False
+    if (
+        request.date_of_birth is not None
+        and customer.date_of_birth is not None
+        and customer.date_of_birth != request.date_of_birth
+    ):
+        return False
+    return customer.created_at >= since - CLOCK_SKEW
+
+
+def _to_request(row: object) -> CreateCustomerRequest:
+    if isinstance(row, CreateCustomerRequest):
+        return row
+    if isinstance(row, Mapping):
+        return build_request(CreateCustomerRequest, None, row)
+    raise InvalidRequestError(
+        f"each row must be a CreateCustomerRequest or a mapping of its fields, "
+        f"got {type(row).__name__}"
+    )
 
 
 class AsyncCustomers(AsyncResource):
@@ -33,11 +97,18 @@ class AsyncCustomers(AsyncResource):
         timeout: Timeout | float | None = None,
         retry: RetryPolicy | int | None = None,
     ) -> Customer:
-        """Create a customer (`POST /api/v1/customers`).
+        """Create a customer (`POST /api/v1/customers`), exactly once.
 
         Pass a `CreateCustomerRequest` or the same fields as keywords; the input is
         checked before anything is sent. Soap refuses a second customer with the same
         email with `EmailTakenError`.
+
+        Retries are safe: when an attempt's outcome is unknown (a timeout or dropped
+        connection after sending, or a 500, 502 or 504) and a retry then meets
+        `Email has already been taken`, the SDK looks the email up and returns the
+        stored customer if it matches this request (see `is_same_customer`).
+        Otherwise the `EmailTakenError` is raised, with `existing_customer_id` set when
+        the lookup found the customer.
 
         ```python
         customer = await soap.customers.create(
@@ -57,19 +128,219 @@ class AsyncCustomers(AsyncResource):
                 "internal_id": internal_id,
             },
         )
+        return await self._create(request, timeout, retry, AttemptLog())
+
+    async def _create(
+        self,
+        request: CreateCustomerRequest,
+        timeout: Timeout | float | None,
+        retry: RetryPolicy | int | None,
+        log: AttemptLog,
+    ) -> Customer:
+        since = self._client._options.merge(retry=retry).retry.now()
+        try:
+            data = await self._request(
+                "POST",
+                "/api/v1/customers",
+                body=unstructure_request(request),
+                timeout=timeout,
+                retry=retry,
+                log=log,
+            )
+        except EmailTakenError as error:
+            if not log.ambiguous:
+                raise
+            return await self._recover(request, error, since, timeout, retry)
+        return structure_response(data, Customer)
+
+    async def _recover(
+        self,
+        request: CreateCustomerRequest,
+        error: EmailTakenError,
+        since: dt.datetime,
+        timeout: Timeout | float | None,
+        retry: RetryPolicy | int | None,
+    ) -> Customer:
+        found = await self.search(email=request.email, timeout=timeout, retry=retry)
+        for customer in found:
+            if is_same_customer(request, customer, since):
+                logger.info("recovered customer %s after an ambiguous attempt", customer.id)
+                if customer.date_of_birth is None and request.date_of_birth is not None:
+                    # Search results omit it; the create that succeeded carried it.
+                    customer = attrs.evolve(customer, date_of_birth=request.date_of_birth)
+                return customer
+        error.existing_customer_id = found[0].id if found else None
+        raise error
+
+    async def search(
+        self,
+        *,
+        email: str | None = None,
+        phone_number: str | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | int | None = None,
+    ) -> list[Customer]:
+        """Find customers by email and/or phone number (`GET /api/v1/customers/search`).
+
+        At least one is required; with both, a customer must match both. Email matching
+        is case-insensitive; the phone number is normalised like `create`'s. Results
+        carry no `date_of_birth` (Soap's search does not return it).
+        """
+        params: dict[str, str] = {}
+        if email is not None:
+            params["email"] = check_email(email)
+        if phone_number is not None:
+            params["phone_number"] = normalize_phone(phone_number)
+        if not params:
+            raise InvalidRequestError("search needs email or phone_number (or both)")
         data = await self._request(
-            "POST",
-            "/api/v1/customers",
-            body=unstructure_request(request),
+            "GET", "/api/v1/customers/search", params=params, timeout=timeout, retry=retry
+        )
+        return structure_response(data, _SearchResults).results
+
+    async def get_or_create(
+        self,
+        request: CreateCustomerRequest | None = None,
+        /,
+        *,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone_number: str | None = None,
+        date_of_birth: dt.date | str | None = None,
+        internal_id: str | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | int | None = None,
+    ) -> tuple[Customer, bool]:
+        """The customer with this email, created if there is none: `(customer, created)`.
+
+        Looks the email up first and creates only on a miss. An existing customer is
+        returned as it is stored (its other fields are neither compared nor updated).
+        A customer created by someone else between the lookup and the create is found
+        and returned with `created=False`.
+        """
+        request = build_request(
+            CreateCustomerRequest,
+            request,
+            {
+                "email": email,
+                "first_name": first_name,
+                "last_name": last_name,
+                "phone_number": phone_number,
+                "date_of_birth": date_of_birth,
+                "internal_id": internal_id,
+            },
+        )
+        found = await self.search(email=request.email, timeout=timeout, retry=retry)
+        if found:
+            return found[0], False
+        return await self._create_or_get(request, timeout, retry, AttemptLog())
+
+    async def _create_or_get(
+        self,
+        request: CreateCustomerRequest,
+        timeout: Timeout | float | None,
+        retry: RetryPolicy | int | None,
+        log: AttemptLog,
+    ) -> tuple[Customer, bool]:
+        try:
+            return await self._create(request, timeout, retry, log), True
+        except EmailTakenError:
+            found = await self.search(email=request.email, timeout=timeout, retry=retry)
+            if found:
+                return found[0], False
+            raise
+
+    async def iter_create_many(
+        self,
+        requests: CustomerRows,
+        *,
+        concurrency: int = 8,
+        if_exists: IfExists = "error",
+        on_progress: Callable[[BatchProgress], object] | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | int | None = None,
+    ) -> AsyncGenerator[BatchItem, None]:
+        """Create many customers, yielding a `BatchItem` for each row as it finishes.
+
+        `requests` is any iterable or async iterable of `CreateCustomerRequest` or dicts
+        of its fields, read lazily: memory does not grow with its length. At most
+        `concurrency` creates are in flight; a 429 halves that number and successes
+        raise it again. A row's bad input or failure is that item's `error`; it never
+        stops the others. `if_exists="return"` turns `EmailTakenError` into the existing
+        customer with `created=False` (useful to re-run an interrupted job).
+
+        Each create is exactly-once as with `create`. Leaving the loop early or
+        cancelling cancels what is in flight; use `contextlib.aclosing` to make that
+        immediate when you `break`.
+        """
+        if if_exists not in ("error", "return"):
+            raise InvalidRequestError(
+                f"if_exists must be 'error' or 'return', got {if_exists!r}", field="if_exists"
+            )
+        self._client._options.merge(timeout, retry)  # bad options fail before the batch
+
+        async def work(index: int, row: object, limit: AdaptiveLimit) -> BatchItem:
+            try:
+                request = _to_request(row)
+            except InvalidRequestError as error:
+                return BatchItem(index=index, request=row, error=error)
+            log = AttemptLog(on_rate_limited=limit.rate_limited)
+            try:
+                if if_exists == "return":
+                    customer, created = await self._create_or_get(request, timeout, retry, log)
+                else:
+                    customer, created = await self._create(request, timeout, retry, log), True
+            except SoapError as error:
+                return BatchItem(index=index, request=request, error=error)
+            limit.succeeded()
+            return BatchItem(index=index, request=request, customer=customer, created=created)
+
+        batch = run_batch(requests, work, concurrency=concurrency, on_progress=on_progress)
+        # Closing this generator must close the engine's now, not when it is collected.
+        async with contextlib.aclosing(batch):
+            async for item in batch:
+                yield item
+
+    async def create_many(
+        self,
+        requests: CustomerRows,
+        *,
+        concurrency: int = 8,
+        if_exists: IfExists = "error",
+        on_progress: Callable[[BatchProgress], object] | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | int | None = None,
+    ) -> BatchResult:
+        """Create many customers and return every outcome, in input order.
+
+        The same as `iter_create_many`, collected into a `BatchResult` (which holds
+        every item: for very large inputs, iterate instead).
+        """
+        batch = self.iter_create_many(
+            requests,
+            concurrency=concurrency,
+            if_exists=if_exists,
+            on_progress=on_progress,
             timeout=timeout,
             retry=retry,
         )
-        return structure_response(data, Customer)
+        async with contextlib.aclosing(batch):
+            items = [item async for item in batch]
+        items.sort(key=lambda item: item.index)
+        return BatchResult(tuple(items))
 
 
 class Customers(SyncResource):
-    """Customer operations of `SoapClient` (`client.customers`), blocking."""
+    """Customer operations of `SoapClient` (`client.customers`), blocking.
+
+    `on_progress` callbacks of the batch methods run on the SDK's event-loop thread.
+    """
 
     name = "customers"
 
     create = sync_method(AsyncCustomers.create)
+    search = sync_method(AsyncCustomers.search)
+    get_or_create = sync_method(AsyncCustomers.get_or_create)
+    create_many = sync_method(AsyncCustomers.create_many)
+    iter_create_many = sync_iterator(AsyncCustomers.iter_create_many)

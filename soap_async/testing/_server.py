@@ -203,12 +203,16 @@ class _Entry:
         )
 
 
+_Where = Callable[["RecordedRequest"], bool]
+
+
 @dataclasses.dataclass
 class _Rule:
     fault: Fault
     remaining: int
     method: str | None
     path: str | None
+    where: _Where | None = None
 
 
 @dataclasses.dataclass
@@ -218,6 +222,7 @@ class _RandomRule:
     rng: random.Random
     method: str | None
     path: str | None
+    where: _Where | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,8 +245,12 @@ class _Route:
     endpoint: _Endpoint
 
 
-def _matches(method: str | None, path: str | None, req_method: str, req_path: str) -> bool:
-    return (method is None or method == req_method) and (path is None or path == req_path)
+def _matches(rule: _Rule | _RandomRule, request: RecordedRequest) -> bool:
+    return (
+        (rule.method is None or rule.method == request.method)
+        and (rule.path is None or rule.path == request.path)
+        and (rule.where is None or rule.where(request))
+    )
 
 
 def _error(status: int, message: str) -> _Answer:
@@ -529,6 +538,7 @@ class FakeSoapServer:
         times: int = 1,
         method: str | None = None,
         path: str | None = None,
+        where: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
         """Apply `fault` to the next `times` matching requests.
 
@@ -537,6 +547,9 @@ class FakeSoapServer:
             times: how many matching requests get it.
             method: only requests with this HTTP method (case-insensitive).
             path: only requests with exactly this path (without the query string).
+            where: only requests for which this returns true; it receives the
+                [`RecordedRequest`][soap_async.testing.RecordedRequest] (its `json` body,
+                `query`, ...), e.g. `where=lambda r: r.json["email"] == "a@b.com"`.
 
         Injections queue up in FIFO order: a request gets the fault of the first rule
         that matches it and still has uses left. Queued rules take precedence over
@@ -544,7 +557,7 @@ class FakeSoapServer:
         """
         if times < 1:
             raise ValueError(f"times must be at least 1, got {times!r}")
-        rule = _Rule(fault, times, None if method is None else method.upper(), path)
+        rule = _Rule(fault, times, None if method is None else method.upper(), path, where)
         with self._lock:
             self._rules.append(rule)
 
@@ -556,6 +569,7 @@ class FakeSoapServer:
         seed: int,
         method: str | None = None,
         path: str | None = None,
+        where: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
         """Apply a random fault to a random share of the matching requests.
 
@@ -570,6 +584,7 @@ class FakeSoapServer:
             seed: seed of the random generator.
             method: only requests with this HTTP method (case-insensitive).
             path: only requests with exactly this path (without the query string).
+            where: only requests for which this returns true (see `inject`).
         """
         if not faults:
             raise ValueError("faults must not be empty")
@@ -581,6 +596,7 @@ class FakeSoapServer:
             rng=random.Random(seed),
             method=None if method is None else method.upper(),
             path=path,
+            where=where,
         )
         with self._lock:
             self._random_rules.append(rule)
@@ -591,19 +607,16 @@ class FakeSoapServer:
             self._rules.clear()
             self._random_rules.clear()
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, request: RecordedRequest) -> Fault | None:
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if _matches(rule.method, rule.path, method, path):
+                if _matches(rule, request):
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         del self._rules[index]
                     return rule.fault
             for random_rule in self._random_rules:
-                if (
-                    _matches(random_rule.method, random_rule.path, method, path)
-                    and random_rule.rng.random() < random_rule.rate
-                ):
+                if _matches(random_rule, request) and random_rule.rng.random() < random_rule.rate:
                     return random_rule.rng.choice(random_rule.faults)
             return None
 
@@ -634,7 +647,7 @@ class FakeSoapServer:
         )
         with self._lock:
             self._entries.append(entry)
-        fault = self._take_fault(request.method, request.path)
+        fault = self._take_fault(entry.freeze())
         entry.fault = None if fault is None else fault.name
 
         if fault is None:

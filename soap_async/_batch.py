@@ -1,0 +1,190 @@
+"""The batch engine: lazy input, bounded concurrency that backs off on 429, clean cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+)
+from typing import Any
+
+import attrs
+
+from .errors import InvalidRequestError
+from .models.batch import BatchItem, BatchProgress
+
+__all__ = ["AdaptiveLimit", "Rows", "check_concurrency", "run_batch"]
+
+
+def check_concurrency(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(
+            f"concurrency must be an integer >= 1, got {value!r}", field="concurrency"
+        )
+    return value
+
+
+class AdaptiveLimit:
+    """How many requests may be in flight: halved on a 429, raised by one after a run
+    of successes as long as the current limit (additive increase, multiplicative
+    decrease), never above `maximum` nor below one.
+    """
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = maximum
+        self.in_flight = 0
+        self._successes = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def acquire(self) -> None:
+        while self.in_flight >= self.limit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def rate_limited(self) -> None:
+        self.limit = max(1, self.limit // 2)
+        self._successes = 0
+
+    def succeeded(self) -> None:
+        if self.limit >= self.maximum:
+            return
+        self._successes += 1
+        if self._successes >= self.limit:
+            self.limit += 1
+            self._successes = 0
+            self._wake()
+
+    def _wake(self) -> None:
+        # Few waiters (at most one per worker); each re-checks the limit when it runs.
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+
+class Rows:
+    """Reads an iterable or async iterable one row at a time, numbering the rows."""
+
+    def __init__(self, rows: Iterable[Any] | AsyncIterable[Any]) -> None:
+        self._sync: Iterable[Any] | None = None
+        self._async: AsyncIterator[Any] | None = None
+        if isinstance(rows, AsyncIterable):
+            self._async = aiter(rows)
+        elif isinstance(rows, Iterable) and not isinstance(rows, (str, bytes, dict)):
+            self._sync = iter(rows)
+        else:
+            raise InvalidRequestError(
+                "requests must be an iterable or async iterable of requests or dicts, "
+                f"got {type(rows).__name__}",
+                field="requests",
+            )
+        self._lock = asyncio.Lock()
+        self._next_index = 0
+        self._exhausted = False
+
+    async def next(self) -> tuple[int, Any] | None:
+        """The next (index, row), or None at the end."""
+        async with self._lock:  # an async generator cannot be advanced concurrently
+            if self._exhausted:
+                return None
+            try:
+                if self._async is not None:
+                    row = await anext(self._async)
+                else:
+                    assert self._sync is not None
+                    row = next(self._sync)  # type: ignore[call-overload]
+            except (StopIteration, StopAsyncIteration):
+                self._exhausted = True
+                return None
+            index = self._next_index
+            self._next_index += 1
+            return index, row
+
+
+@attrs.frozen
+class _WorkerFailed:
+    error: BaseException
+
+
+_DONE = object()
+
+
+async def run_batch(
+    rows: Iterable[Any] | AsyncIterable[Any],
+    work: Callable[[int, Any, AdaptiveLimit], Awaitable[BatchItem]],
+    *,
+    concurrency: int,
+    on_progress: Callable[[BatchProgress], object] | None = None,
+) -> AsyncGenerator[BatchItem, None]:
+    """Yield one `BatchItem` per row as each finishes, with at most `concurrency` in flight.
+
+    Memory stays flat: each worker holds one row, and finished items wait in a queue
+    of `concurrency` places until the consumer takes them. Leaving the iteration early
+    or cancelling it cancels the workers and waits for them.
+    """
+    source = Rows(rows)
+    limit = AdaptiveLimit(check_concurrency(concurrency))
+    results: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
+
+    async def worker() -> None:
+        try:
+            while (got := await source.next()) is not None:
+                index, row = got
+                await limit.acquire()
+                try:
+                    item = await work(index, row, limit)
+                finally:
+                    limit.release()
+                await results.put(item)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # reading the input failed: stop the batch
+            await results.put(_WorkerFailed(exc))
+        else:
+            await results.put(_DONE)
+
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    finished = done = succeeded = 0
+    try:
+        while finished < len(workers):
+            got = await results.get()
+            if got is _DONE:
+                finished += 1
+                continue
+            if isinstance(got, _WorkerFailed):
+                raise got.error
+            item: BatchItem = got
+            done += 1
+            succeeded += item.error is None
+            if on_progress is not None:
+                on_progress(
+                    BatchProgress(
+                        done=done,
+                        succeeded=succeeded,
+                        failed=done - succeeded,
+                        in_flight=limit.in_flight,
+                        concurrency=limit.limit,
+                        item=item,
+                    )
+                )
+            yield item
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)

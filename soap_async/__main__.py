@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from . import AsyncSoapClient, SoapError, __version__
+from . import AsyncSoapClient, __version__
 
 DEMO_KEY = "key_demo_local_only"
 
@@ -24,43 +24,49 @@ async def run_demo(
 
     async with FakeSoapServer(api_key=DEMO_KEY) as server:
         if fault_rate > 0:
-            # Faults after which a retry is safe without exactly-once recovery: refusals
-            # before processing and connections dropped before the request was read.
             server.inject_random(
-                [Fault.status(429, retry_after=0.2), Fault.status(503), Fault.drop_before()],
+                [
+                    Fault.status(429, retry_after=0.2),
+                    Fault.status(503),
+                    Fault.status(500),
+                    Fault.drop_before(),
+                    Fault.drop_after(),  # stored, answer lost: recovered by email lookup
+                ],
                 rate=fault_rate,
                 seed=seed,
             )
-        limit = asyncio.Semaphore(concurrency)
-        failures: Counter[str] = Counter()
-
-        async with AsyncSoapClient(api_key=DEMO_KEY, base_url=server.url, retry=5) as soap:
-
-            async def create(n: int) -> None:
-                async with limit:
-                    try:
-                        await soap.customers.create(
-                            email=f"demo.customer.{n}@example.com",
-                            first_name="Demo",
-                            last_name=f"Customer {n}",
-                            phone_number=f"(555) 010-{n % 10000:04d}",
-                        )
-                    except SoapError as exc:
-                        failures[type(exc).__name__] += 1
-
+        rows = (
+            {
+                "email": f"demo.customer.{n}@example.com",
+                "first_name": "Demo",
+                "last_name": f"Customer {n}",
+                "phone_number": f"(555) 010-{n % 10000:04d}",
+            }
+            for n in range(customers)
+        )
+        async with AsyncSoapClient(api_key=DEMO_KEY, base_url=server.url, retry=8) as soap:
             started = time.perf_counter()
-            await asyncio.gather(*(create(n) for n in range(customers)))
+            result = await soap.customers.create_many(rows, concurrency=concurrency)
             elapsed = time.perf_counter() - started
 
+        failures = Counter(type(item.error).__name__ for item in result.failed)
         emails = Counter(c["email"].lower() for c in server.customers)
         faults = Counter(r.fault for r in server.requests if r.fault)
+        lost_answers = {
+            r.json["email"]
+            for r in server.requests
+            if r.fault == "drop_after" and isinstance(r.json, dict)
+        }
+        recovered = sum(1 for item in result.succeeded if item.request.email in lost_answers)
     return {
         "requested": customers,
-        "created": len(server.customers),
-        "failed": sum(failures.values()),
+        "created": len(result.succeeded),
+        "recovered": recovered,
+        "failed": len(result.failed),
         "failures": dict(failures),
         "http_requests": len(server.requests),
         "faults_injected": dict(faults),
+        "stored_on_server": len(server.customers),
         "duplicates_on_server": sum(n - 1 for n in emails.values() if n > 1),
         "seconds": round(elapsed, 3),
         "customers_per_second": round(customers / elapsed, 1) if elapsed else None,
@@ -72,10 +78,12 @@ def _print_summary(report: dict[str, Any]) -> None:
     lines = [
         "soap-async demo: customers created through the SDK against a local fake Soap server",
         f"  requested            {report['requested']}",
-        f"  created              {report['created']}",
+        f"  created              {report['created']} "
+        f"({report['recovered']} recovered after a lost answer)",
         f"  failed               {report['failed']} {report['failures'] or ''}".rstrip(),
         f"  HTTP requests        {report['http_requests']} (retries absorbed the faults below)",
         f"  faults injected      {faults or 'none'}",
+        f"  stored on server     {report['stored_on_server']}",
         f"  duplicates on server {report['duplicates_on_server']}",
         f"  time                 {report['seconds']} s "
         f"({report['customers_per_second']} customers/s)",
@@ -106,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         _print_summary(report)
-    ok = report["created"] == args.customers and report["duplicates_on_server"] == 0
+    ok = (
+        report["created"] == report["stored_on_server"] == args.customers
+        and report["duplicates_on_server"] == 0
+    )
     return 0 if ok else 1
 
 

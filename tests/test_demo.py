@@ -21,7 +21,10 @@ def test_demo_creates_every_customer_once_despite_faults(
     assert report["failed"] == 0
     assert report["duplicates_on_server"] == 0
     assert sum(report["faults_injected"].values()) > 0
-    assert report["http_requests"] == 60 + sum(report["faults_injected"].values())
+    assert report["stored_on_server"] == 60
+    # Every fault cost at least one more request; lost answers were recovered.
+    assert report["http_requests"] >= 60 + sum(report["faults_injected"].values())
+    assert report["faults_injected"]["drop_after"] >= report["recovered"] > 0
 
 
 def test_demo_human_summary(capsys: pytest.CaptureFixture[str]) -> None:

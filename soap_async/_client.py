@@ -20,10 +20,11 @@ from ._logging import setup_from_environment
 from ._retry import RetryPolicy
 from ._transport import RequestOptions, Transport
 from .errors import InvalidRequestError
-from .resources.customers import AsyncCustomers
+from .resources import AsyncCharges, AsyncCheckouts, AsyncCustomers, AsyncDevicePings, AsyncKyc
 
 __all__ = ["AsyncSoapClient", "SessionArg"]
 
+RESOURCES = ("customers", "checkouts", "charges", "kyc", "device_pings")
 SessionArg = aiohttp.ClientSession | Callable[[], aiohttp.ClientSession] | None
 
 
@@ -109,8 +110,28 @@ class AsyncSoapClient:
 
     @functools.cached_property
     def customers(self) -> AsyncCustomers:
-        """Customer operations."""
+        """Customers: create (exactly once), search, update, get-or-create, batches."""
         return AsyncCustomers(self)
+
+    @functools.cached_property
+    def checkouts(self) -> AsyncCheckouts:
+        """Hosted checkout sessions."""
+        return AsyncCheckouts(self)
+
+    @functools.cached_property
+    def charges(self) -> AsyncCharges:
+        """Charges."""
+        return AsyncCharges(self)
+
+    @functools.cached_property
+    def kyc(self) -> AsyncKyc:
+        """KYC identity data."""
+        return AsyncKyc(self)
+
+    @functools.cached_property
+    def device_pings(self) -> AsyncDevicePings:
+        """Geolocation checks."""
+        return AsyncDevicePings(self)
 
     def with_options(
         self, *, timeout: Timeout | float | None = None, retry: RetryPolicy | int | None = None
@@ -120,7 +141,8 @@ class AsyncSoapClient:
         Closing the copy does not close the pool; the original client owns it.
         """
         clone = copy.copy(self)
-        clone.__dict__.pop("customers", None)  # resources must point at the clone
+        for resource in RESOURCES:  # the copied resources would point at the original
+            clone.__dict__.pop(resource, None)
         clone._options = self._options.merge(timeout, retry)
         clone._owns_transport = False
         return clone

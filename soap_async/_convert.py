@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import types
+import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,6 +61,38 @@ def _strict(kind: type[T]) -> Callable[[Any, type], T]:
     return structure
 
 
+def _open_enum_members(kind: Any) -> type[enum.Enum] | None:
+    """The enum of an `SomeEnum | str` annotation (an open enum, maybe `| None`), else None."""
+    if typing.get_origin(kind) not in (typing.Union, types.UnionType):
+        return None
+    members = set(typing.get_args(kind)) - {type(None)}
+    if len(members) != 2 or str not in members:
+        return None
+    (other,) = members - {str}
+    return other if isinstance(other, type) and issubclass(other, enum.Enum) else None
+
+
+def _structure_open_enum(value: Any, kind: Any) -> Any:
+    # A known value becomes the enum member, an unknown one stays a string: a value
+    # Soap adds later must never break parsing.
+    if value is None and type(None) in typing.get_args(kind):
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    members = _open_enum_members(kind)
+    assert members is not None
+    try:
+        return members(value)
+    except ValueError:
+        return value
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False)
     conv.register_structure_hook(dt.datetime, _structure_datetime)
@@ -65,6 +100,10 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _strict(str))
     conv.register_structure_hook(bool, _strict(bool))
     conv.register_structure_hook(int, _strict(int))
+    conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook_func(
+        lambda kind: _open_enum_members(kind) is not None, _structure_open_enum
+    )
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
 

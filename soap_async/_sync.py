@@ -31,7 +31,7 @@ from ._client import AsyncSoapClient
 from ._config import Timeout
 from ._retry import RetryPolicy
 from .errors import InvalidRequestError, SoapError
-from .resources.customers import Customers
+from .resources import Charges, Checkouts, Customers, DevicePings, Kyc
 
 __all__ = ["SoapClient"]
 
@@ -211,8 +211,28 @@ class SoapClient:
 
     @functools.cached_property
     def customers(self) -> Customers:
-        """Customer operations."""
+        """Customers: create (exactly once), search, update, get-or-create, batches."""
         return Customers(self)
+
+    @functools.cached_property
+    def checkouts(self) -> Checkouts:
+        """Hosted checkout sessions."""
+        return Checkouts(self)
+
+    @functools.cached_property
+    def charges(self) -> Charges:
+        """Charges."""
+        return Charges(self)
+
+    @functools.cached_property
+    def kyc(self) -> Kyc:
+        """KYC identity data."""
+        return Kyc(self)
+
+    @functools.cached_property
+    def device_pings(self) -> DevicePings:
+        """Geolocation checks."""
+        return DevicePings(self)
 
     @property
     def base_url(self) -> str:

@@ -181,8 +181,13 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         log: AttemptLog | None = None,
+        authorization: str | None = None,
     ) -> Any:
-        """Send one request with retries; the decoded JSON answer or an SDK error."""
+        """Send one request with retries; the decoded JSON answer or an SDK error.
+
+        `authorization` replaces the API key's header for this request (the device-ping
+        endpoint takes the dashboard client secret instead).
+        """
         session = self._get_session()
         retry = options.retry
         url = self.base_url + path
@@ -190,6 +195,8 @@ class Transport:
             data, headers = None, self._headers
         else:
             data, headers = json.dumps(body).encode(), self._json_headers
+        if authorization is not None:
+            headers = {**headers, "Authorization": authorization}
         retries_taken = 0
         while True:
             if log is not None:

@@ -11,7 +11,18 @@ import re
 
 from .errors import InvalidRequestError
 
-__all__ = ["check_email", "check_text", "normalize_phone", "parse_date_of_birth"]
+__all__ = [
+    "check_bool",
+    "check_choice",
+    "check_email",
+    "check_id",
+    "check_int",
+    "check_number",
+    "check_pattern",
+    "check_text",
+    "normalize_phone",
+    "parse_date_of_birth",
+]
 
 # Deliberately loose: one @, no whitespace, a dot in the domain. Soap is the judge of
 # deliverability; this only catches values that cannot be an address at all.
@@ -103,3 +114,69 @@ def parse_date_of_birth(
             f"{field} must not be in the future, got {day.isoformat()!r}", field=field
         )
     return day
+
+
+def check_id(field: str, value: object, prefix: str) -> str:
+    """A Soap object id such as `cus_...`: a string with the expected prefix.
+
+    The prefix catches a charge id passed where a customer id belongs; the rest is not
+    checked (Soap's ids vary in length).
+    """
+    text = check_text(field, value)
+    if not text.startswith(prefix) or len(text) == len(prefix) or not text.isascii():
+        raise InvalidRequestError(
+            f"{field} must be a Soap id starting with {prefix!r}, got {text!r}", field=field
+        )
+    if not all(c.isalnum() or c == "_" for c in text):
+        raise InvalidRequestError(
+            f"{field} must contain only letters, digits and '_', got {text!r}", field=field
+        )
+    return text
+
+
+def check_int(field: str, value: object, *, minimum: int = 1) -> int:
+    """An `int` (not a bool, not a float) of at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(
+            f"{field} must be an integer, got {_type_name(value)}", field=field
+        )
+    if value < minimum:
+        raise InvalidRequestError(f"{field} must be >= {minimum}, got {value}", field=field)
+    return value
+
+
+def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
+    """One of `choices`."""
+    if value not in choices:
+        raise InvalidRequestError(
+            f"{field} must be one of {', '.join(choices)}, got {value!r}", field=field
+        )
+    return str(value)
+
+
+def check_pattern(field: str, value: object, pattern: str, rule: str) -> str:
+    """A string matching `pattern` entirely; `rule` says it in words for the message."""
+    text = check_text(field, value)
+    if not re.fullmatch(pattern, text):
+        raise InvalidRequestError(f"{field} must be {rule}, got {text!r}", field=field)
+    return text
+
+
+def check_bool(field: str, value: object) -> bool:
+    """A real `bool` (not 0/1, not "true")."""
+    if not isinstance(value, bool):
+        raise InvalidRequestError(
+            f"{field} must be True or False, got {_type_name(value)}", field=field
+        )
+    return value
+
+
+def check_number(field: str, value: object, *, low: float, high: float) -> float:
+    """A finite number in [low, high] (an int is accepted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequestError(f"{field} must be a number, got {_type_name(value)}", field=field)
+    if not low <= value <= high:
+        raise InvalidRequestError(
+            f"{field} must be between {low:g} and {high:g}, got {value}", field=field
+        )
+    return float(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -11,7 +11,7 @@ from ..errors import InvalidRequestError
 
 T = TypeVar("T")
 
-__all__ = ["build_request"]
+__all__ = ["build_request", "rule"]
 
 
 def build_request(cls: type[T], request: T | None, fields: Mapping[str, Any]) -> T:
@@ -44,3 +44,21 @@ def build_request(cls: type[T], request: T | None, fields: Mapping[str, Any]) ->
         if field.default is attrs.NOTHING and name not in given:
             raise InvalidRequestError(f"{name} is required", field=name)
     return cls(**given)
+
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def rule(check: Callable[[str, Any], object], *, optional: bool = False) -> Validator:
+    """An attrs validator running `check(field_name, value)` (skipping `None` if optional).
+
+    The checks raise `InvalidRequestError` naming the field, so every model reports bad
+    input the same way.
+    """
+
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None and optional:
+            return
+        check(attribute.name, value)
+
+    return validate

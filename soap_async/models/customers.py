@@ -7,8 +7,9 @@ import datetime as dt
 import attrs
 
 from .._validation import check_email, check_text, normalize_phone, parse_date_of_birth
+from ..errors import InvalidRequestError
 
-__all__ = ["CreateCustomerRequest", "Customer"]
+__all__ = ["CreateCustomerRequest", "Customer", "UpdateCustomerRequest"]
 
 
 def _email(value: str) -> str:
@@ -33,6 +34,18 @@ def _date_of_birth(value: dt.date | str | None) -> dt.date | None:
 
 def _internal_id(value: str | None) -> str | None:
     return None if value is None else check_text("internal_id", value)
+
+
+def _optional_email(value: str | None) -> str | None:
+    return None if value is None else check_email(value)
+
+
+def _optional_first_name(value: str | None) -> str | None:
+    return None if value is None else check_text("first_name", value)
+
+
+def _optional_last_name(value: str | None) -> str | None:
+    return None if value is None else check_text("last_name", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -61,12 +74,40 @@ class CreateCustomerRequest:
 
 
 @attrs.frozen(kw_only=True)
+class UpdateCustomerRequest:
+    """The fields to change on a customer; only those given are sent.
+
+    At least one is required. `internal_id` cannot be changed: Soap refuses any field
+    it does not know on update, so the SDK refuses it first. The same rules as
+    `CreateCustomerRequest` apply to each field.
+
+    ```python
+    UpdateCustomerRequest(phone_number="+1 800 800 1234")
+    ```
+    """
+
+    email: str | None = attrs.field(default=None, converter=_optional_email)
+    first_name: str | None = attrs.field(default=None, converter=_optional_first_name)
+    last_name: str | None = attrs.field(default=None, converter=_optional_last_name)
+    phone_number: str | None = attrs.field(default=None, converter=_phone)
+    date_of_birth: dt.date | None = attrs.field(default=None, converter=_date_of_birth)
+
+    def __attrs_post_init__(self) -> None:
+        if all(getattr(self, field.name) is None for field in attrs.fields(type(self))):
+            raise InvalidRequestError(
+                "an update needs at least one of email, first_name, last_name, "
+                "phone_number, date_of_birth"
+            )
+
+
+@attrs.frozen(kw_only=True)
 class Customer:
     """A Soap customer.
 
     `id` (`cus_...`) is what checkouts and other calls refer to. Timestamps are
     timezone-aware; `date_of_birth` is absent from search results, so it may be `None`
-    even when Soap stores one. Fields Soap adds later are ignored, never an error.
+    even when Soap stores one; `updated_at` comes with the answer to an update. Fields
+    Soap adds later are ignored, never an error.
     """
 
     id: str

@@ -39,6 +39,7 @@ class AsyncResource:
         timeout: Timeout | float | None = None,
         retry: RetryPolicy | int | None = None,
         log: AttemptLog | None = None,
+        authorization: str | None = None,
     ) -> Any:
         client = self._client
         return await client._transport.request(
@@ -48,6 +49,7 @@ class AsyncResource:
             body=body,
             params=params,
             log=log,
+            authorization=authorization,
         )
 
 

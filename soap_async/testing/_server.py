@@ -8,39 +8,47 @@ so that the SDK's tests check the SDK against the contract and not against itsel
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import copy
 import dataclasses
 import datetime
+import functools
+import hashlib
+import hmac
+import ipaddress
 import json
+import math
 import random
 import re
 import secrets
 import threading
+import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
 
-__all__ = ["FakeSoapServer", "Fault", "RecordedRequest"]
+from soap_async.testing._events import _merged, _new_id
+
+__all__ = ["FakeSoapServer", "Fault", "RecordedRequest", "WebhookDelivery"]
 
 _FaultKind = Literal["status", "drop_before", "drop_after", "delay"]
 _Json = dict[str, Any]
-_Answer = tuple[int, _Json]
+# An answer body is a JSON object, or JSON null for "no geo check yet".
+_Answer = tuple[int, "_Json | None"]
+_Auth = Literal["api_key", "client_secret"]
 
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_RE = re.compile(r"[0-9]{10}")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_CUSTOMER_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "phone_number",
-    "date_of_birth",
-    "internal_id",
-)
+_STATE_RE = re.compile(r"[A-Z]{2}")
+_COUNTRY_RE = re.compile(r"[A-Z]{3}")
+_SSN_RE = re.compile(r"[0-9]{4}")
 # Soap's documented search result has no date_of_birth.
 _SEARCH_RESULT_FIELDS = (
     "id",
@@ -51,6 +59,30 @@ _SEARCH_RESULT_FIELDS = (
     "phone_number",
     "created_at",
 )
+# Charge fields Soap only fills for card payments.
+_CARD_ONLY_FIELDS = (
+    "avs_result",
+    "cvv_result",
+    "network_authorization_code",
+    "processor_charge_id",
+)
+_WALLET_URL = "https://wallet-sandbox.paywithsoap.com?clientSecret="
+# Soap gives up on a webhook delivery after 10 s (soap-api.md §5.1).
+_WEBHOOK_TIMEOUT = 10.0
+# The fake's whole geography: the nearest of these names a ping's place, and a ping
+# outside the contiguous United States fails its geo check.
+_CITIES = (
+    ("New York", "NY", 40.7128, -74.0060),
+    ("Chicago", "IL", 41.8781, -87.6298),
+    ("Miami", "FL", 25.7617, -80.1918),
+    ("Houston", "TX", 29.7604, -95.3698),
+    ("Denver", "CO", 39.7392, -104.9903),
+    ("Las Vegas", "NV", 36.1699, -115.1398),
+    ("Los Angeles", "CA", 34.0522, -118.2437),
+    ("Seattle", "WA", 47.6062, -122.3321),
+)
+_US_LATITUDES = (24.4, 49.4)
+_US_LONGITUDES = (-124.8, -66.9)
 _BODY_KEY = web.RequestKey("soap_fake_body", object)
 # A delayed handler wakes up as soon as the server closes, so this only bounds
 # pathological cases (a handler stuck elsewhere) rather than normal shutdowns.
@@ -157,7 +189,8 @@ class Fault:
 
 @dataclasses.dataclass(frozen=True)
 class RecordedRequest:
-    """One request received by [`FakeSoapServer`][soap_async.testing.FakeSoapServer].
+    """One request received by [`FakeSoapServer`][soap_async.testing.FakeSoapServer],
+    with the answer it got.
 
     Attributes:
         method: HTTP method, e.g. ``"POST"``.
@@ -168,6 +201,9 @@ class RecordedRequest:
         fault: [`Fault.name`][soap_async.testing.Fault.name] of the fault applied, or None.
         status: HTTP status answered, or None when no answer was sent (the connection
             was dropped, the client went away first, or the request is still in flight).
+        response: the parsed JSON body of the answer, or None when no answer was sent
+            (`status` is None then). An answer whose body is JSON `null` (a customer
+            without geo check) is also None, with a `status` of 200.
     """
 
     method: str
@@ -177,11 +213,12 @@ class RecordedRequest:
     json: Any
     fault: str | None
     status: int | None
+    response: Any = None
 
 
 @dataclasses.dataclass
 class _Entry:
-    """Mutable twin of RecordedRequest: the status is only known at the end."""
+    """Mutable twin of RecordedRequest: the answer is only known at the end."""
 
     method: str
     path: str
@@ -190,6 +227,7 @@ class _Entry:
     json: Any
     fault: str | None = None
     status: int | None = None
+    response: Any = None
 
     def freeze(self) -> RecordedRequest:
         return RecordedRequest(
@@ -200,7 +238,33 @@ class _Entry:
             json=self.json,
             fault=self.fault,
             status=self.status,
+            response=copy.deepcopy(self.response),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook POST sent by
+    [`FakeSoapServer.deliver_webhook`][soap_async.testing.FakeSoapServer.deliver_webhook].
+
+    Attributes:
+        url: where it was sent.
+        event_type: the event's `type`, e.g. ``"checkout.succeeded"`` (None if absent).
+        status: HTTP status the receiver answered, or None when it did not answer
+            (connection refused, timeout, ...).
+        event: the event sent.
+        body: the exact bytes sent (compact JSON), the ones the signature covers.
+        header: name of the signature header.
+        signature: its value, ``t=<unix seconds>,v1=<hex>``.
+    """
+
+    url: str
+    event_type: str | None
+    status: int | None
+    event: dict[str, Any]
+    body: bytes
+    header: str
+    signature: str
 
 
 _Where = Callable[["RecordedRequest"], bool]
@@ -243,6 +307,8 @@ class _Route:
     method: str
     pattern: str
     endpoint: _Endpoint
+    # Which credential the route takes: the API key, or the dashboard client secret.
+    auth: _Auth = "api_key"
 
 
 def _matches(rule: _Rule | _RandomRule, request: RecordedRequest) -> bool:
@@ -288,10 +354,13 @@ def _parse_json(raw: bytes) -> Any:
 class FakeSoapServer:
     """A stateful fake of the Soap API, served by a real aiohttp server on localhost.
 
-    It implements `POST /api/v1/customers` and `GET /api/v1/customers/search` with
-    Soap's validation rules and messages, records every request, and can misbehave on
-    demand ([`Fault`][soap_async.testing.Fault]) so that retries and exactly-once logic
-    can be tested against real sockets.
+    It implements every operation of the Soap API (soap-openapi.yaml) with Soap's
+    validation rules and messages: customers (create, search, update), checkouts,
+    charges (seeded with [`add_charge`][soap_async.testing.FakeSoapServer.add_charge]),
+    KYC upserts, device pings and geo checks. It records every request with its answer,
+    and can misbehave on demand ([`Fault`][soap_async.testing.Fault]) so that retries and
+    exactly-once logic can be tested against real sockets. It also signs and delivers
+    webhook events to a local URL, the way Soap does, to test webhook handlers.
 
     It runs either on the current event loop (`async with`, or
     [`astart`][soap_async.testing.FakeSoapServer.astart] /
@@ -313,23 +382,50 @@ class FakeSoapServer:
 
     Authentication accepts `Authorization: Bearer <api_key>` and the raw
     `Authorization: <api_key>`, since both appear in working integrations.
-    Every success is a 200 and every error body is `{"error": "<message>"}`.
+    `POST /api/v1/device_pings` is the exception: it takes the dashboard client secret
+    (raw or Bearer) and refuses the API key, which the other routes take alone.
+    Every success is a 200 and every error body is `{"error": "<message>"}`; missing
+    resources (customers, charges) are 422, as with Soap, and only an unknown route is
+    a 404.
     """
 
-    def __init__(self, *, api_key: str = "key_test", host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        *,
+        api_key: str = "key_test",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        # Well-known test credentials of a fake, not secrets.
+        client_secret: str = "secr_test",  # noqa: S107
+        webhook_secret: str = "wss_test",  # noqa: S107
+    ):
         """
         Args:
-            api_key: the only key the server accepts.
+            api_key: the only API key the server accepts.
             host: interface to listen on.
             port: TCP port; 0 picks a free one.
+            client_secret: the dashboard client secret, the only credential
+                `POST /api/v1/device_pings` accepts.
+            webhook_secret: the webhook signing secret of
+                [`sign_webhook`][soap_async.testing.FakeSoapServer.sign_webhook] and
+                [`deliver_webhook`][soap_async.testing.FakeSoapServer.deliver_webhook].
         """
-        self._api_key = api_key
+        self._credentials: dict[_Auth, str] = {
+            "api_key": api_key,
+            "client_secret": client_secret,
+        }
+        self._webhook_secret = webhook_secret
         self._host = host
         self._requested_port = port
         # Handlers run on the server's loop, possibly in another thread than the test
         # reading the state, so every access to the state goes through this lock.
         self._lock = threading.Lock()
         self._customers: list[dict[str, str | None]] = []
+        self._checkouts: list[_Json] = []
+        self._charges: dict[str, _Json] = {}
+        self._kyc: dict[str, _Json] = {}
+        self._geo_checks: dict[str, _Json] = {}
+        self._deliveries: list[WebhookDelivery] = []
         self._entries: list[_Entry] = []
         self._rules: list[_Rule] = []
         self._random_rules: list[_RandomRule] = []
@@ -474,7 +570,7 @@ class FakeSoapServer:
         self._inflight = set()
         app = web.Application(middlewares=[self._pipeline])
         for route in self._routes():
-            app.router.add_route(route.method, route.pattern, self._handler_for(route.endpoint))
+            app.router.add_route(route.method, route.pattern, self._handler_for(route))
         # RecordedRequest is the log that matters; an access log would also show dropped
         # connections as if they had been answered.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
@@ -505,7 +601,8 @@ class FakeSoapServer:
 
     @property
     def customers(self) -> list[dict[str, Any]]:
-        """Copies of the stored customers, in creation order."""
+        """Copies of the stored customers, in creation order. A customer changed by
+        `PATCH` also has its `updated_at`."""
         with self._lock:
             return [dict(customer) for customer in self._customers]
 
@@ -516,15 +613,104 @@ class FakeSoapServer:
             return None if found is None else dict(found)
 
     @property
+    def checkouts(self) -> list[dict[str, Any]]:
+        """Copies of the created checkouts, in creation order: the answer Soap gave
+        plus the request's `customer_id`, `fixed_amount_cents` and `return_url`."""
+        with self._lock:
+            return copy.deepcopy(self._checkouts)
+
+    @property
+    def charges(self) -> list[dict[str, Any]]:
+        """Copies of the charges seeded with
+        [`add_charge`][soap_async.testing.FakeSoapServer.add_charge], in order."""
+        with self._lock:
+            return copy.deepcopy(list(self._charges.values()))
+
+    def add_charge(self, charge: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """Store a charge that `GET /api/v1/charges/{id}` will then answer.
+
+        Soap creates charges itself when customers pay, so tests seed them here. The
+        default is a realistic succeeded 3-D Secure card deposit of 1000 cents, with
+        every field of the Charge schema: a fresh `ch_...` id, `customer`, a
+        `payment_method` with its `card`, the card-only results (`avs_result`,
+        `cvv_result`, `network_authorization_code`, `processor_charge_id`) and `threeds`.
+
+        Args:
+            charge: fields that override the default, e.g. a charge copied from a
+                fixture.
+            **fields: more overrides, applied after `charge`.
+
+        A dict value merges into the default's dict (`customer={"id": "cus_..."}`
+        keeps the default names); any other value replaces it. `threeds=None` leaves
+        `threeds` out (no 3-D Secure). A `payment_method` whose `payment_type` is not
+        `card` drops the default card, its results and `threeds`, unless they are given.
+        A charge with the id of a stored one replaces it.
+
+        Returns:
+            A copy of the stored charge.
+        """
+        overrides = {**(charge or {}), **fields}
+        stored = _merged(_default_charge(), overrides)
+        method = stored.get("payment_method")
+        if isinstance(method, dict) and method.get("payment_type") != "card":
+            asked = overrides.get("payment_method")
+            if not (isinstance(asked, Mapping) and "card" in asked):
+                method.pop("card", None)
+            for key in _CARD_ONLY_FIELDS:
+                stored[key] = overrides.get(key)
+            if "threeds" not in overrides:
+                stored.pop("threeds", None)
+        if stored.get("threeds", {}) is None:
+            stored.pop("threeds")
+        if not isinstance(stored.get("id"), str):
+            raise ValueError(f"a charge id must be a string, got {stored.get('id')!r}")
+        with self._lock:
+            self._charges[stored["id"]] = stored
+            return copy.deepcopy(stored)
+
+    @property
+    def kyc_identities(self) -> dict[str, dict[str, Any]]:
+        """Copies of the KYC identities upserted, by customer id."""
+        with self._lock:
+            return copy.deepcopy(self._kyc)
+
+    def set_geo_check(self, customer_id: str, geo_check: Mapping[str, Any] | None) -> None:
+        """Make `geo_check` the latest geo check of `customer_id`, or forget it (None).
+
+        `GET /api/v1/device_pings/latest_geo_check` answers it. Missing fields get
+        defaults (a fresh `gc_...` id, `passed` true, New York, `checked_at` now), so
+        `set_geo_check(customer["id"], {"passed": False})` is enough. The customer does
+        not need to exist.
+        """
+        with self._lock:
+            if geo_check is None:
+                self._geo_checks.pop(customer_id, None)
+            else:
+                default = {**_geo_check(40.7128, -74.0060), "checked_at": _now_iso()}
+                self._geo_checks[customer_id] = _merged(default, geo_check)
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook delivery attempted, in order."""
+        with self._lock:
+            return list(self._deliveries)
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received, in arrival order."""
         with self._lock:
             return [entry.freeze() for entry in self._entries]
 
     def reset(self) -> None:
-        """Forget customers, recorded requests and faults."""
+        """Forget all state (customers, checkouts, charges, KYC identities, geo checks),
+        recorded requests, webhook deliveries and faults."""
         with self._lock:
             self._customers.clear()
+            self._checkouts.clear()
+            self._charges.clear()
+            self._kyc.clear()
+            self._geo_checks.clear()
+            self._deliveries.clear()
             self._entries.clear()
             self._rules.clear()
             self._random_rules.clear()
@@ -683,21 +869,25 @@ class FakeSoapServer:
         # Routing comes before auth, as in a Rails app: an unknown path is a 404
         # whatever the key. A wrong method on a known path is a 404 too, since Soap
         # is not known to answer 405.
+        # Authentication depends on the route, so the handler checks it.
         if request.match_info.http_exception is not None:
             return _json_answer(_error(404, "Not found"))
-        if not self._authorized(request.headers.get("Authorization")):
-            return _json_answer(_error(401, "Invalid API key"))
         return await handler(request)
 
-    def _authorized(self, header: str | None) -> bool:
-        return header is not None and header in (self._api_key, f"Bearer {self._api_key}")
+    def _authorized(self, auth: _Auth, header: str | None) -> bool:
+        secret = self._credentials[auth]
+        return header is not None and header in (secret, f"Bearer {secret}")
 
     def _answer(
         self, request: web.Request, entry: _Entry, response: web.StreamResponse
     ) -> web.StreamResponse:
         # aiohttp writes the response after the handler returns and quietly gives up
         # if the client already left; that is the case where nothing was answered.
-        entry.status = response.status if _client_connected(request) else None
+        sent = _client_connected(request)
+        body = response.body if sent and isinstance(response, web.Response) else None
+        with self._lock:
+            entry.status = response.status if sent else None
+            entry.response = _parse_json(body) if isinstance(body, bytes) else None
         return response
 
     @staticmethod
@@ -717,16 +907,127 @@ class FakeSoapServer:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._closing.wait(), timeout=seconds)
 
-    def _handler_for(self, endpoint: _Endpoint) -> _AioHandler:
+    def _handler_for(self, route: _Route) -> _AioHandler:
         async def handler(request: web.Request) -> web.StreamResponse:
+            if not self._authorized(route.auth, request.headers.get("Authorization")):
+                what = "API key" if route.auth == "api_key" else "client secret"
+                return _json_answer(_error(401, f"Invalid {what}"))
             call = _Call(
                 body=request[_BODY_KEY],
                 query=request.query,
                 params=request.match_info,
             )
-            return _json_answer(endpoint(call))
+            return _json_answer(route.endpoint(call))
 
         return handler
+
+    # ----------------------------------------------------------------- webhooks
+
+    def sign_webhook(self, body: bytes, *, timestamp: int | None = None) -> str:
+        """The `SOAP-WEBHOOK-SIGNATURE` header Soap would send with `body`.
+
+        The value is `t=<unix seconds>,v1=<hex>`, where the hex is the HMAC-SHA256 of
+        `b"<t>." + body` keyed with the webhook secret (soap-api.md §5.1).
+
+        Args:
+            body: the exact bytes of the request body.
+            timestamp: the `t` to sign, in unix seconds; now by default. Pass an old one
+                to test that a handler refuses stale deliveries.
+        """
+        return _signature(self._webhook_secret, body, timestamp)
+
+    async def deliver_webhook(
+        self,
+        url: str,
+        event: Mapping[str, Any],
+        *,
+        timestamp: int | None = None,
+        header: str = "SOAP-WEBHOOK-SIGNATURE",
+        secret: str | None = None,
+    ) -> int:
+        """POST `event` to a local webhook handler the way Soap does, and return the
+        status it answered.
+
+        The body is the compact JSON of `event` (`json.dumps(event, separators=(",",
+        ":"))`), sent as `application/json` with a signature header (see
+        [`sign_webhook`][soap_async.testing.FakeSoapServer.sign_webhook]) and a 10 s
+        timeout. One attempt is made, without following redirects; call again to
+        simulate one of Soap's retries. Each delivery is recorded in
+        [`webhook_deliveries`][soap_async.testing.FakeSoapServer.webhook_deliveries],
+        with a None status when the handler did not answer.
+
+        It runs on the caller's event loop, whichever it is; the server need not run.
+        Build events with [`make_event`][soap_async.testing.make_event].
+
+        Args:
+            url: the handler's URL. Only loopback hosts are allowed (127.0.0.0/8, ::1,
+                localhost): the test kit never sends traffic elsewhere.
+            event: the event to send.
+            timestamp: the signature's `t`; now by default.
+            header: the signature header's name; `"soap_signature"` imitates older
+                deliveries.
+            secret: sign with this secret instead of the server's webhook secret, to
+                test that a handler refuses bad signatures.
+
+        Raises:
+            ValueError: `url` is not a loopback http(s) URL.
+            aiohttp.ClientError: the handler could not be reached.
+            asyncio.TimeoutError: the handler did not answer within 10 s.
+        """
+        _check_loopback(url)
+        body = json.dumps(event, separators=(",", ":")).encode()
+        signature = _signature(self._webhook_secret if secret is None else secret, body, timestamp)
+        status: int | None = None
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_WEBHOOK_TIMEOUT)) as s,
+                s.post(
+                    url,
+                    data=body,
+                    headers={"Content-Type": "application/json", header: signature},
+                    allow_redirects=False,
+                ) as response,
+            ):
+                await response.read()
+                status = response.status
+                return status
+        finally:
+            event_type = event.get("type")
+            delivery = WebhookDelivery(
+                url=url,
+                event_type=event_type if isinstance(event_type, str) else None,
+                status=status,
+                event=copy.deepcopy(dict(event)),
+                body=body,
+                header=header,
+                signature=signature,
+            )
+            with self._lock:
+                self._deliveries.append(delivery)
+
+    def deliver_webhook_sync(
+        self,
+        url: str,
+        event: Mapping[str, Any],
+        *,
+        timestamp: int | None = None,
+        header: str = "SOAP-WEBHOOK-SIGNATURE",
+        secret: str | None = None,
+    ) -> int:
+        """Blocking twin of
+        [`deliver_webhook`][soap_async.testing.FakeSoapServer.deliver_webhook], for
+        synchronous tests (e.g. of a Flask or Django handler served in a thread).
+
+        The delivery runs on a private event loop in a worker thread, so it may be
+        called from any thread, but not from the event loop that serves the handler:
+        that loop would be blocked and could not answer.
+        """
+        _check_loopback(url)
+        delivery = functools.partial(
+            self.deliver_webhook, url, event, timestamp=timestamp, header=header, secret=secret
+        )
+        with concurrent.futures.ThreadPoolExecutor(1, "FakeSoapWebhook") as pool:
+            return pool.submit(lambda: asyncio.run(delivery())).result()
 
     # ----------------------------------------------------------------- endpoints
 
@@ -736,23 +1037,24 @@ class FakeSoapServer:
         return [
             _Route("POST", "/api/v1/customers", self._create_customer),
             _Route("GET", "/api/v1/customers/search", self._search_customers),
+            _Route("PATCH", "/api/v1/customers/{id}", self._update_customer),
+            _Route("POST", "/api/v1/checkouts", self._create_checkout),
+            _Route("GET", "/api/v1/charges/{id}", self._retrieve_charge),
+            _Route("POST", "/api/v1/kyc/upsert", self._upsert_kyc),
+            _Route("POST", "/api/v1/device_pings", self._ping_device, auth="client_secret"),
+            _Route("GET", "/api/v1/device_pings/latest_geo_check", self._latest_geo_check),
         ]
 
     def _create_customer(self, call: _Call) -> _Answer:
         body = call.body
-        if not isinstance(body, dict):
-            return _error(422, "Request body must be a JSON object")
-        for key in body:
-            if key not in _CUSTOMER_FIELDS:
-                return _error(422, f"Unrecognized field: {key}")
-        problem = _customer_problem(body)
+        problem = _shape_problem(body, _CUSTOMER_FIELDS)
         if problem is not None:
             return _error(422, problem)
         with self._lock:
             if self._find_by_email(body["email"]) is not None:
                 return _error(422, "Email has already been taken")
             customer: dict[str, str | None] = {
-                "id": "cus_" + "".join(secrets.choice(_BASE58) for _ in range(32)),
+                "id": _new_id("cus_"),
                 "internal_id": body.get("internal_id"),
                 "email": body["email"],
                 "first_name": body["first_name"],
@@ -783,6 +1085,93 @@ class FakeSoapServer:
             ]
         return 200, {"results": results}
 
+    def _update_customer(self, call: _Call) -> _Answer:
+        body = call.body
+        with self._lock:
+            customer = self._find_by_id(call.params["id"])
+            if customer is None:
+                return _error(422, "Customer not found")
+            problem = _shape_problem(body, _UPDATE_FIELDS, partial=True)
+            if problem is None and not body:
+                problem = "At least one field is required"
+            if problem is not None:
+                return _error(422, problem)
+            if "email" in body:
+                holder = self._find_by_email(body["email"])
+                if holder is not None and holder is not customer:
+                    return _error(422, "Email has already been taken")
+            customer.update(body)
+            customer["updated_at"] = _now_iso()
+            return 200, dict(customer)
+
+    def _create_checkout(self, call: _Call) -> _Answer:
+        body = call.body
+        problem = _checkout_problem(body)
+        if problem is not None:
+            return _error(422, problem)
+        with self._lock:
+            if self._find_by_id(body["customer_id"]) is None:
+                return _error(422, "Customer not found")
+            client_secret = secrets.token_urlsafe(32)
+            items = body.get("line_items", [])
+            plan = body.get("subscription_data")
+            checkout = {
+                "id": _new_id("chk_"),
+                "client_secret": client_secret,
+                "url": _WALLET_URL + client_secret,
+                "line_items": items,
+                "line_items_total_amount_cents": _items_total(items),
+                "balance_amount_cents": body.get("balance_amount_cents"),
+                "type": body["type"],
+                "experience": body.get("experience"),
+                "subscription": None if plan is None else dict(plan),
+            }
+            context = {key: body.get(key) for key in _CHECKOUT_CONTEXT}
+            self._checkouts.append(copy.deepcopy({**checkout, **context}))
+            return 200, copy.deepcopy(checkout)
+
+    def _retrieve_charge(self, call: _Call) -> _Answer:
+        with self._lock:
+            charge = self._charges.get(call.params["id"])
+            if charge is None:
+                return _error(422, "Charge not found")
+            return 200, copy.deepcopy(charge)
+
+    def _upsert_kyc(self, call: _Call) -> _Answer:
+        body = call.body
+        problem = _shape_problem(body, _KYC_FIELDS)
+        if problem is not None:
+            return _error(422, problem)
+        customer_id = body["customer_id"]
+        with self._lock:
+            if self._find_by_id(customer_id) is None:
+                return _error(422, "Customer not found")
+            known = self._kyc.get(customer_id)
+            identity = {"id": _new_id("id_") if known is None else known["id"]}
+            identity.update((field.name, body.get(field.name)) for field in _KYC_FIELDS)
+            self._kyc[customer_id] = identity
+            return 200, copy.deepcopy(identity)
+
+    def _ping_device(self, call: _Call) -> _Answer:
+        body = call.body
+        problem = _shape_problem(body, _DEVICE_PING_FIELDS)
+        if problem is not None:
+            return _error(422, problem)
+        geo_check = _geo_check(body["latitude"], body["longitude"])
+        with self._lock:
+            if self._find_by_id(body["customer_id"]) is None:
+                return _error(422, "Customer not found")
+            self._geo_checks[body["customer_id"]] = {**geo_check, "checked_at": _now_iso()}
+        return 200, {"id": _new_id("dp_"), "geo_check": geo_check, "ip_check": None}
+
+    def _latest_geo_check(self, call: _Call) -> _Answer:
+        customer_id = call.query.get("customer_id", "")
+        if not customer_id.strip():
+            return _error(422, "customer_id is required")
+        with self._lock:
+            # No geo check yet (or an unknown customer) is a 200 with a JSON null body.
+            return 200, copy.deepcopy(self._geo_checks.get(customer_id))
+
     def _find_by_email(self, email: str) -> dict[str, str | None] | None:
         # Callers hold self._lock.
         wanted = email.lower()
@@ -791,30 +1180,90 @@ class FakeSoapServer:
                 return customer
         return None
 
+    def _find_by_id(self, customer_id: str) -> dict[str, str | None] | None:
+        # Callers hold self._lock.
+        for customer in self._customers:
+            if customer["id"] == customer_id:
+                return customer
+        return None
 
-def _customer_problem(body: Mapping[str, Any]) -> str | None:
-    """The first validation problem of a create-customer body, in Soap's order."""
-    email = body.get("email")
-    if _is_blank(email):
-        return "Email can't be blank"
-    if not isinstance(email, str) or _EMAIL_RE.fullmatch(email) is None:
-        return "Email is invalid"
-    for field, label in (("first_name", "First name"), ("last_name", "Last name")):
-        value = body.get(field)
-        if _is_blank(value):
-            return f"{label} can't be blank"
-        if not isinstance(value, str):
-            return f"{label} must be a string"
-    phone = body.get("phone_number")
-    if phone is not None and (not isinstance(phone, str) or _PHONE_RE.fullmatch(phone) is None):
-        return "Phone number must be 10 digits"
-    birth = body.get("date_of_birth")
-    if birth is not None and not _is_date(birth):
-        return "Date of birth is invalid"
-    internal_id = body.get("internal_id")
-    if internal_id is not None and not isinstance(internal_id, str):
-        return "Internal id must be a string"
+
+# --------------------------------------------------------------------- validation
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    """One field of a JSON object and its rule.
+
+    A required field that is missing, null or blank is "<Label> can't be blank"; an
+    optional one may be absent, and null too when nullable. Any other value must pass
+    `valid`, else the answer is "<Label> <problem>", e.g. "Email is invalid".
+    """
+
+    name: str
+    valid: Callable[[Any], bool]
+    problem: str
+    required: bool = False
+    nullable: bool = False
+
+    @property
+    def label(self) -> str:
+        """Rails' humanized name: ``first_name`` -> ``First name``."""
+        return self.name.replace("_", " ").capitalize()
+
+
+def _shape_problem(
+    value: Any,
+    fields: Sequence[_Field],
+    *,
+    what: str = "Request body",
+    partial: bool = False,
+) -> str | None:
+    """The first problem of a JSON object checked against `fields`, in Soap's order:
+    not an object, then an unrecognized key, then each field in turn. With `partial`,
+    absent fields are not checked (an update)."""
+    if not isinstance(value, dict):
+        return f"{what} must be a JSON object"
+    names = {field.name for field in fields}
+    for key in value:
+        if key not in names:
+            return f"Unrecognized field: {key}"
+    for field in fields:
+        if partial and field.name not in value:
+            continue
+        item = value.get(field.name)
+        if field.required and _is_blank(item):
+            return f"{field.label} can't be blank"
+        if item is None and (field.nullable or field.name not in value):
+            continue
+        if not field.valid(item):
+            return f"{field.label} {field.problem}"
     return None
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_count(value: object) -> bool:
+    """An integer of at least 1 (JSON `true` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, list)
+
+
+def _is_dict(value: object) -> bool:
+    return isinstance(value, dict)
 
 
 def _is_date(value: object) -> bool:
@@ -825,6 +1274,130 @@ def _is_date(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _full_match(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _one_of(*choices: str) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and value in choices
+
+
+def _prefixed(prefix: str) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and value.startswith(prefix)
+
+
+_STRING = "must be a string"
+_COUNT = "must be an integer of at least 1"
+
+_CUSTOMER_FIELDS = (
+    _Field("email", _full_match(_EMAIL_RE), "is invalid", required=True),
+    _Field("first_name", _is_str, _STRING, required=True),
+    _Field("last_name", _is_str, _STRING, required=True),
+    _Field("phone_number", _full_match(_PHONE_RE), "must be 10 digits", nullable=True),
+    _Field("date_of_birth", _is_date, "is invalid", nullable=True),
+    _Field("internal_id", _is_str, _STRING, nullable=True),
+)
+# PATCH takes the same fields with the same rules, except internal_id, which it refuses.
+_UPDATE_FIELDS = tuple(field for field in _CUSTOMER_FIELDS if field.name != "internal_id")
+
+_CHECKOUT_FIELDS = (
+    _Field("customer_id", _is_str, _STRING, required=True),
+    _Field(
+        "type", _one_of("deposit", "withdrawal"), "must be deposit or withdrawal", required=True
+    ),
+    _Field("line_items", _is_list, "must be an array"),
+    _Field("subscription_data", _is_dict, "must be an object"),
+    _Field("fixed_amount_cents", _is_count, _COUNT),
+    _Field("balance_amount_cents", _is_count, _COUNT),
+    _Field("experience", _one_of("web", "webview"), "must be web or webview"),
+    _Field("return_url", _is_str, _STRING),
+)
+# What a stored checkout keeps of its request, beside the answer.
+_CHECKOUT_CONTEXT = ("customer_id", "fixed_amount_cents", "return_url")
+_INTERVALS = ("day", "week", "month", "year")
+_SUBSCRIPTION_FIELDS = (
+    _Field(
+        "interval", _one_of(*_INTERVALS), f"must be one of {', '.join(_INTERVALS)}", required=True
+    ),
+    _Field("interval_count", _is_count, _COUNT, required=True),
+)
+_QUANTITY = _Field("quantity", _is_count, _COUNT, required=True)
+_PRODUCT_ITEM_FIELDS = (
+    _Field("product_id", _prefixed("pr_"), "must start with pr_", required=True),
+    _QUANTITY,
+)
+_INLINE_ITEM_FIELDS = (
+    _Field("name", _is_str, _STRING, required=True),
+    _Field("price_cents", _is_count, _COUNT, required=True),
+    _QUANTITY,
+    _Field("sku", _is_str, _STRING),
+    _Field("url", _is_str, _STRING),
+    _Field("dedup", _is_bool, "must be a boolean"),
+)
+
+_KYC_FIELDS = (
+    _Field("customer_id", _is_str, _STRING, required=True),
+    _Field("first_name", _is_str, _STRING, required=True),
+    _Field("last_name", _is_str, _STRING, required=True),
+    _Field("date_of_birth", _is_date, "is invalid", required=True),
+    _Field("address_line_1", _is_str, _STRING, required=True),
+    _Field("address_line_2", _is_str, _STRING, nullable=True),
+    _Field("city", _is_str, _STRING, required=True),
+    _Field("state", _full_match(_STATE_RE), "must be two upper-case letters", required=True),
+    _Field("postal_code", _is_str, _STRING, required=True),
+    _Field("country", _full_match(_COUNTRY_RE), "must be three upper-case letters", required=True),
+    _Field("provider", _is_str, _STRING, required=True),
+    _Field("verified", _is_bool, "must be a boolean", required=True),
+    _Field("email", _is_str, _STRING),
+    _Field("phone_number", _is_str, _STRING),
+    _Field("last_four_ssn", _full_match(_SSN_RE), "must be 4 digits"),
+)
+
+_DEVICE_PING_FIELDS = (
+    _Field("latitude", _is_number, "must be a number", required=True),
+    _Field("longitude", _is_number, "must be a number", required=True),
+    _Field("customer_id", _is_str, _STRING, required=True),
+)
+
+
+def _checkout_problem(body: Any) -> str | None:
+    """The first problem of a create-checkout body, or None. Flow rules that depend on
+    the merchant account (e.g. a mandatory fixed_amount_cents) are not enforced."""
+    problem = _shape_problem(body, _CHECKOUT_FIELDS)
+    if problem is not None:
+        return problem
+    items = body.get("line_items") or []
+    if items and body["type"] == "withdrawal":
+        return "Line items are not allowed for withdrawals"
+    for item in items:
+        problem = _line_item_problem(item)
+        if problem is not None:
+            return problem
+    if "subscription_data" in body:
+        if not items:
+            return "Subscription data requires line items"
+        return _shape_problem(body["subscription_data"], _SUBSCRIPTION_FIELDS)
+    return None
+
+
+def _line_item_problem(item: Any) -> str | None:
+    """A line item is a product reference {product_id, quantity} or an inline product."""
+    by_reference = isinstance(item, dict) and "product_id" in item
+    fields = _PRODUCT_ITEM_FIELDS if by_reference else _INLINE_ITEM_FIELDS
+    problem = _shape_problem(item, fields, what="Line item")
+    if problem is None and item.get("dedup") is True and _is_blank(item.get("sku")):
+        return "sku is required when dedup is true"
+    return problem
+
+
+def _items_total(items: Sequence[Mapping[str, Any]]) -> int | None:
+    """Sum of the inline items; unknown (None) without items or with a product reference,
+    whose price only Soap knows."""
+    if not items or any("product_id" in item for item in items):
+        return None
+    return sum(int(item["price_cents"]) * int(item["quantity"]) for item in items)
 
 
 def _reason(status: int) -> str:
@@ -842,3 +1415,108 @@ def _json_answer(answer: _Answer) -> web.Response:
 def _client_connected(request: web.Request) -> bool:
     transport = request.transport
     return transport is not None and not transport.is_closing()
+
+
+# --------------------------------------------------------------------- fake data
+
+
+def _geo_check(latitude: float, longitude: float) -> _Json:
+    """The fake's geo check of a position: named after the nearest known city, and
+    passed inside the contiguous United States."""
+    name, region, _, _ = min(
+        _CITIES, key=lambda city: (city[2] - latitude) ** 2 + (city[3] - longitude) ** 2
+    )
+    passed = (
+        _US_LATITUDES[0] <= latitude <= _US_LATITUDES[1]
+        and _US_LONGITUDES[0] <= longitude <= _US_LONGITUDES[1]
+    )
+    return {
+        "id": _new_id("gc_"),
+        "passed": passed,
+        "municipality": name,
+        "region": region,
+        "country": "US",
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+
+
+def _default_charge() -> _Json:
+    """A succeeded 3-D Secure card deposit with every field of the Charge schema."""
+    now = _now_iso()
+    return {
+        "id": _new_id("ch_"),
+        "amount_cents": 1000,
+        "transaction_type": "credit",
+        "currency": "USD",
+        "status": "succeeded",
+        "failure_code": None,
+        "failure_message": None,
+        "created_at": now,
+        "updated_at": now,
+        "customer": {"id": _new_id("cus_"), "first_name": "Jane", "last_name": "Doe"},
+        "payment_method": {
+            "id": _new_id("pm_"),
+            "payment_type": "card",
+            "created_at": now,
+            "updated_at": now,
+            "saved": True,
+            "fingerprint": secrets.token_hex(16),
+            "card": {
+                "last_four": "4242",
+                "card_brand": "visa",
+                "card_expiration_month": 12,
+                "card_expiration_year": datetime.date.today().year + 3,
+                "card_issuer_country": "US",
+                "name_on_card": "Jane Doe",
+                "card_type": "credit",
+                "first_name": "Jane",
+                "last_name": "Doe",
+                "zip": "10001",
+                "google_pay": False,
+                "apple_pay": False,
+                "bin": "424242",
+            },
+        },
+        "avs_result": "Y",
+        "cvv_result": "M",
+        "network_authorization_code": f"{secrets.randbelow(10**6):06d}",
+        "processor_charge_id": secrets.token_hex(12),
+        "threeds": {
+            "eci": "05",
+            "version": "2.2.0",
+            "liability_shifted": True,
+            "failure_reason": None,
+            "status": "success",
+        },
+    }
+
+
+# --------------------------------------------------------------------- webhooks
+
+
+def _signature(secret: str, body: bytes, timestamp: int | None) -> str:
+    """`t=<t>,v1=<hex HMAC-SHA256(secret, b"<t>." + body)>`, Soap's signature scheme."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    return f"t={stamp},v1={digest.hexdigest()}"
+
+
+def _check_loopback(url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not _is_loopback(parts.hostname):
+        raise ValueError(
+            "webhooks are only delivered to loopback http(s) URLs "
+            f"(127.0.0.0/8, [::1] or localhost), not {url!r}"
+        )
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

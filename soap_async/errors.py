@@ -52,8 +52,8 @@ class InvalidRequestError(SoapError, ValueError):
     """Input the SDK refused before sending anything.
 
     `field` names the offending field (or is `None` when the problem is not about one
-    field); the message always states the rule, e.g.
-    `phone_number must be 10 digits, got '123'`.
+    field); the message always states the rule and the value, e.g. `date_of_birth must
+    not be in the future, got '2999-01-01'`.
     """
 
     def __init__(self, message: str, *, field: str | None = None) -> None:

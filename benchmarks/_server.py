@@ -1,7 +1,8 @@
 """A minimal local Soap-like server for benchmarks, run in its own process.
 
-It answers every POST /api/v1/customers with one fixed customer, so that the client,
-not the server, is what the benchmark measures.
+It answers every POST /api/v1/customers with one fixed customer (and POST /v1/customers
+with a Stripe-style one, for the peer comparison), so that the client, not the server,
+is what the benchmarks measure.
 """
 
 from __future__ import annotations
@@ -25,6 +26,20 @@ CUSTOMER = json.dumps(
 ).encode()
 
 
+# What a Stripe-style API answers for a customer, for the peer comparison.
+STRIPE_CUSTOMER = json.dumps(
+    {
+        "id": "cus_Bench",
+        "object": "customer",
+        "email": "bench@example.com",
+        "name": "Bench Mark",
+        "created": 1700000000,
+        "livemode": False,
+        "metadata": {},
+    }
+).encode()
+
+
 def _serve(sock: socket.socket, ready: Connection) -> None:
     import asyncio
 
@@ -34,9 +49,14 @@ def _serve(sock: socket.socket, ready: Connection) -> None:
         await request.read()
         return web.Response(body=CUSTOMER, content_type="application/json")
 
+    async def create_stripe_style(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=STRIPE_CUSTOMER, content_type="application/json")
+
     async def main() -> None:
         app = web.Application()
         app.router.add_post("/api/v1/customers", create)
+        app.router.add_post("/v1/customers", create_stripe_style)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.SockSite(runner, sock)

@@ -100,21 +100,33 @@ class Rows:
 
     async def next(self) -> tuple[int, Any] | None:
         """The next (index, row), or None at the end."""
+        if self._async is None:
+            # No await between reading and numbering: workers cannot interleave here.
+            return self._next_sync()
         async with self._lock:  # an async generator cannot be advanced concurrently
             if self._exhausted:
                 return None
             try:
-                if self._async is not None:
-                    row = await anext(self._async)
-                else:
-                    assert self._sync is not None
-                    row = next(self._sync)  # type: ignore[call-overload]
-            except (StopIteration, StopAsyncIteration):
+                row = await anext(self._async)
+            except StopAsyncIteration:
                 self._exhausted = True
                 return None
-            index = self._next_index
-            self._next_index += 1
-            return index, row
+            return self._number(row)
+
+    def _next_sync(self) -> tuple[int, Any] | None:
+        if self._exhausted:
+            return None
+        try:
+            row = next(self._sync)  # type: ignore[call-overload]
+        except StopIteration:
+            self._exhausted = True
+            return None
+        return self._number(row)
+
+    def _number(self, row: Any) -> tuple[int, Any]:
+        index = self._next_index
+        self._next_index += 1
+        return index, row
 
 
 @attrs.frozen

@@ -21,7 +21,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -53,6 +53,9 @@ class _LoopThread:
         self.clients: weakref.WeakSet[SoapClient] = weakref.WeakSet()
 
     def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is not None:  # the common case, without taking the lock
+            return loop
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
@@ -78,7 +81,10 @@ class _LoopThread:
                 "A SoapClient method was called on the SDK's own event loop thread, "
                 "where it would wait for itself forever; await the AsyncSoapClient there."
             )
-        future = asyncio.run_coroutine_threadsafe(_as_coroutine(coro), loop)
+        coroutine: Coroutine[Any, Any, T] = (
+            coro if asyncio.iscoroutine(coro) else _as_coroutine(coro)
+        )
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
             return future.result()
         except BaseException:
@@ -188,6 +194,9 @@ class SoapClient:
             raise SoapError("This SoapClient is closed; create a new one.")
         if self._parent is not None:
             return self._derived()
+        client = self._async
+        if client is not None:  # the common case, without taking the lock
+            return client
         with self._lock:
             if self._async is None:  # the first call in a forked child
                 self._async = self._make()

@@ -227,9 +227,12 @@ class Transport:
                 delay = retry.delay(retries_taken)
             else:
                 if status < 300:
-                    _log_attempt(logging.DEBUG, method, path, status, retries_taken, started, retry)
+                    if logger.isEnabledFor(logging.DEBUG):  # checked here: the hot path
+                        _log_attempt(
+                            logging.DEBUG, method, path, status, retries_taken, started, retry
+                        )
                     try:
-                        return _decode(raw)
+                        return json.loads(raw) if raw else None
                     except ValueError as exc:
                         raise APIResponseValidationError(
                             "Soap's answer is not valid JSON",

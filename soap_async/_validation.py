@@ -37,6 +37,8 @@ def _type_name(value: object) -> str:
 
 def check_text(field: str, value: object) -> str:
     """A required, non-blank string."""
+    if value is None:
+        raise InvalidRequestError(f"{field} is required", field=field)
     if not isinstance(value, str):
         raise InvalidRequestError(f"{field} must be a string, got {_type_name(value)}", field=field)
     if not value.strip():

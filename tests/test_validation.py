@@ -111,7 +111,7 @@ def test_request_normalises_and_drops_none_from_the_body() -> None:
         ("email", "", "email must not be empty"),
         ("email", 42, "email must be a string, got int"),
         ("first_name", "   ", "first_name must not be empty"),
-        ("last_name", None, "last_name must be a string, got NoneType"),
+        ("last_name", None, "last_name is required"),
         ("internal_id", 7, "internal_id must be a string, got int"),
         ("date_of_birth", "3000-01-01", "date_of_birth must not be in the future"),
     ],

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -12,6 +13,16 @@ from ..errors import InvalidRequestError
 T = TypeVar("T")
 
 __all__ = ["build_request", "rule"]
+
+
+@functools.cache
+def _field_names(cls: Any) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(every field, the required ones) of an attrs class, read once per class."""
+    fields = attrs.fields(cls)
+    return (
+        frozenset(field.name for field in fields),
+        tuple(field.name for field in fields if field.default is attrs.NOTHING),
+    )
 
 
 def build_request(cls: type[T], request: T | None, fields: Mapping[str, Any]) -> T:
@@ -33,17 +44,21 @@ def build_request(cls: type[T], request: T | None, fields: Mapping[str, Any]) ->
                 field=sorted(given)[0],
             )
         return request
-    known = attrs.fields_dict(cls)  # type: ignore[arg-type]
-    for name in given:
-        if name not in known:
-            raise InvalidRequestError(
-                f"{name} is not a field of {cls.__name__} (known: {', '.join(known)})",
-                field=name,
-            )
-    for name, field in known.items():
-        if field.default is attrs.NOTHING and name not in given:
+    try:
+        # The common case costs one construction; only a failure is examined below.
+        return cls(**given)
+    except TypeError:
+        known, required = _field_names(cast(Hashable, cls))
+    if not known.issuperset(given):
+        name = next(name for name in given if name not in known)
+        names = ", ".join(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
+        raise InvalidRequestError(
+            f"{name} is not a field of {cls.__name__} (known: {names})", field=name
+        )
+    for name in required:
+        if name not in given:
             raise InvalidRequestError(f"{name} is required", field=name)
-    return cls(**given)
+    return cls(**given)  # raises the TypeError again: a bug, not bad input
 
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -57,8 +72,10 @@ def rule(check: Callable[[str, Any], object], *, optional: bool = False) -> Vali
     """
 
     def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None and optional:
-            return
+        if value is None:
+            if optional:
+                return
+            raise InvalidRequestError(f"{attribute.name} is required", field=attribute.name)
         check(attribute.name, value)
 
     return validate

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .._batch import AdaptiveLimit, run_batch
+from .._batch import AdaptiveLimit, check_concurrency, run_batch
 from .._config import Timeout
 from .._convert import structure_response, unstructure_request
 from .._logging import logger
@@ -137,19 +137,22 @@ class AsyncCustomers(AsyncResource):
         retry: RetryPolicy | int | None,
         log: AttemptLog,
     ) -> Customer:
-        since = self._client._options.merge(retry=retry).retry.now()
+        client = self._client
+        options = client._options.merge(timeout, retry)
+        started = options.retry.clock()
         try:
-            data = await self._request(
+            data = await client._transport.request(
                 "POST",
                 "/api/v1/customers",
+                options=options,
                 body=unstructure_request(request),
-                timeout=timeout,
-                retry=retry,
                 log=log,
             )
         except EmailTakenError as error:
             if not log.ambiguous:
                 raise
+            # When the call began, on the wall clock (read only when it is needed).
+            since = options.retry.now() - dt.timedelta(seconds=options.retry.clock() - started)
             return await self._recover(request, error, since, timeout, retry)
         return structure_response(data, Customer)
 
@@ -296,7 +299,7 @@ class AsyncCustomers(AsyncResource):
                 return found[0], False
             raise
 
-    async def iter_create_many(
+    def iter_create_many(
         self,
         requests: CustomerRows,
         *,
@@ -323,7 +326,9 @@ class AsyncCustomers(AsyncResource):
             raise InvalidRequestError(
                 f"if_exists must be 'error' or 'return', got {if_exists!r}", field="if_exists"
             )
-        self._client._options.merge(timeout, retry)  # bad options fail before the batch
+        # Bad arguments fail here, at the call, before any row is read.
+        self._client._options.merge(timeout, retry)
+        check_concurrency(concurrency)
 
         async def work(index: int, row: object, limit: AdaptiveLimit) -> BatchItem:
             try:
@@ -341,11 +346,9 @@ class AsyncCustomers(AsyncResource):
             limit.succeeded()
             return BatchItem(index=index, request=request, customer=customer, created=created)
 
-        batch = run_batch(requests, work, concurrency=concurrency, on_progress=on_progress)
-        # Closing this generator must close the engine's now, not when it is collected.
-        async with contextlib.aclosing(batch):
-            async for item in batch:
-                yield item
+        # The engine's own generator, not a wrapper around it: one step less per row,
+        # and closing it (or leaving the loop) cancels the work at once.
+        return run_batch(requests, work, concurrency=concurrency, on_progress=on_progress)
 
     async def create_many(
         self,

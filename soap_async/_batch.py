@@ -18,7 +18,7 @@ import attrs
 from .errors import InvalidRequestError
 from .models.batch import BatchItem, BatchProgress
 
-__all__ = ["AdaptiveLimit", "Rows", "check_concurrency", "run_batch"]
+__all__ = ["AdaptiveLimit", "Rows", "check_concurrency", "collect_batch", "run_batch"]
 
 
 def check_concurrency(value: int) -> int:
@@ -137,9 +137,93 @@ class _WorkerFailed:
 _DONE = object()
 
 
+Work = Callable[[int, Any, AdaptiveLimit], Awaitable[BatchItem]]
+
+
+class _Progress:
+    """Counts finished rows and tells `on_progress`."""
+
+    def __init__(
+        self, limit: AdaptiveLimit, on_progress: Callable[[BatchProgress], object] | None
+    ) -> None:
+        self.limit, self.on_progress = limit, on_progress
+        self.done = self.succeeded = 0
+
+    def record(self, item: BatchItem) -> None:
+        self.done += 1
+        self.succeeded += item.error is None
+        if self.on_progress is not None:
+            self.on_progress(
+                BatchProgress(
+                    done=self.done,
+                    succeeded=self.succeeded,
+                    failed=self.done - self.succeeded,
+                    in_flight=self.limit.in_flight,
+                    concurrency=self.limit.limit,
+                    item=item,
+                )
+            )
+
+
+async def _work_rows(
+    source: Rows,
+    limit: AdaptiveLimit,
+    work: Work,
+    emit: Callable[[BatchItem], Awaitable[None]],
+) -> None:
+    """One worker: take a row, wait for room under the limit, do it, hand the item on."""
+    while (got := await source.next()) is not None:
+        index, row = got
+        await limit.acquire()
+        try:
+            item = await work(index, row, limit)
+        finally:
+            limit.release()
+        await emit(item)
+
+
+async def _stop(workers: list[asyncio.Task[None]]) -> None:
+    for task in workers:
+        task.cancel()
+    await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def collect_batch(
+    rows: Iterable[Any] | AsyncIterable[Any],
+    work: Work,
+    *,
+    concurrency: int,
+    on_progress: Callable[[BatchProgress], object] | None = None,
+) -> list[BatchItem]:
+    """Every row's `BatchItem`, in input order, with at most `concurrency` in flight.
+
+    Like `run_batch` without the streaming: workers record their items directly, with
+    no queue between them and a consumer. Cancelling cancels the workers and waits for
+    them.
+    """
+    source = Rows(rows)
+    limit = AdaptiveLimit(check_concurrency(concurrency))
+    progress = _Progress(limit, on_progress)
+    items: list[BatchItem] = []
+
+    async def record(item: BatchItem) -> None:
+        items.append(item)
+        progress.record(item)
+
+    workers = [
+        asyncio.create_task(_work_rows(source, limit, work, record)) for _ in range(concurrency)
+    ]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        await _stop(workers)
+    items.sort(key=lambda item: item.index)
+    return items
+
+
 async def run_batch(
     rows: Iterable[Any] | AsyncIterable[Any],
-    work: Callable[[int, Any, AdaptiveLimit], Awaitable[BatchItem]],
+    work: Work,
     *,
     concurrency: int,
     on_progress: Callable[[BatchProgress], object] | None = None,
@@ -152,18 +236,12 @@ async def run_batch(
     """
     source = Rows(rows)
     limit = AdaptiveLimit(check_concurrency(concurrency))
+    progress = _Progress(limit, on_progress)
     results: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
 
     async def worker() -> None:
         try:
-            while (got := await source.next()) is not None:
-                index, row = got
-                await limit.acquire()
-                try:
-                    item = await work(index, row, limit)
-                finally:
-                    limit.release()
-                await results.put(item)
+            await _work_rows(source, limit, work, results.put)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # reading the input failed: stop the batch
@@ -172,7 +250,7 @@ async def run_batch(
             await results.put(_DONE)
 
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    finished = done = succeeded = 0
+    finished = 0
     try:
         while finished < len(workers):
             got = await results.get()
@@ -181,22 +259,7 @@ async def run_batch(
                 continue
             if isinstance(got, _WorkerFailed):
                 raise got.error
-            item: BatchItem = got
-            done += 1
-            succeeded += item.error is None
-            if on_progress is not None:
-                on_progress(
-                    BatchProgress(
-                        done=done,
-                        succeeded=succeeded,
-                        failed=done - succeeded,
-                        in_flight=limit.in_flight,
-                        concurrency=limit.limit,
-                        item=item,
-                    )
-                )
-            yield item
+            progress.record(got)
+            yield got
     finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await _stop(workers)

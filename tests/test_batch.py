@@ -232,3 +232,12 @@ def test_sync_create_many_and_iter(threaded_server: FakeSoapServer) -> None:
         next(iterator)
         iterator.close()  # type: ignore[attr-defined]
     assert 50 < len(threaded_server.customers) < 100
+
+
+async def test_iter_create_many_refuses_bad_arguments_at_the_call(server: FakeSoapServer) -> None:
+    async with client_for(server) as soap:
+        with pytest.raises(InvalidRequestError, match="concurrency must be an integer >= 1"):
+            soap.customers.iter_create_many([row(0)], concurrency=0)
+        with pytest.raises(InvalidRequestError, match="if_exists must be"):
+            soap.customers.iter_create_many([row(0)], if_exists="skip")  # type: ignore[arg-type]
+    assert server.requests == []

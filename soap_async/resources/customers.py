@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+)
 from typing import Any, Literal
 
 import attrs
 
-from .._batch import AdaptiveLimit, check_concurrency, run_batch
+from .._batch import AdaptiveLimit, check_concurrency, collect_batch, run_batch
 from .._config import Timeout
 from .._convert import structure_response, unstructure_request
 from .._logging import logger
@@ -322,11 +328,23 @@ class AsyncCustomers(AsyncResource):
         cancelling cancels what is in flight; use `contextlib.aclosing` to make that
         immediate when you `break`.
         """
+        work = self._batch_work(concurrency, if_exists, timeout, retry)
+        # The engine's own generator, not a wrapper around it: one step less per row,
+        # and closing it (or leaving the loop) cancels the work at once.
+        return run_batch(requests, work, concurrency=concurrency, on_progress=on_progress)
+
+    def _batch_work(
+        self,
+        concurrency: int,
+        if_exists: IfExists,
+        timeout: Timeout | float | None,
+        retry: RetryPolicy | int | None,
+    ) -> Callable[[int, object, AdaptiveLimit], Awaitable[BatchItem]]:
+        """What a batch does with one row; bad arguments fail here, before any row is read."""
         if if_exists not in ("error", "return"):
             raise InvalidRequestError(
                 f"if_exists must be 'error' or 'return', got {if_exists!r}", field="if_exists"
             )
-        # Bad arguments fail here, at the call, before any row is read.
         self._client._options.merge(timeout, retry)
         check_concurrency(concurrency)
 
@@ -346,9 +364,7 @@ class AsyncCustomers(AsyncResource):
             limit.succeeded()
             return BatchItem(index=index, request=request, customer=customer, created=created)
 
-        # The engine's own generator, not a wrapper around it: one step less per row,
-        # and closing it (or leaving the loop) cancels the work at once.
-        return run_batch(requests, work, concurrency=concurrency, on_progress=on_progress)
+        return work
 
     async def create_many(
         self,
@@ -365,17 +381,10 @@ class AsyncCustomers(AsyncResource):
         The same as `iter_create_many`, collected into a `BatchResult` (which holds
         every item: for very large inputs, iterate instead).
         """
-        batch = self.iter_create_many(
-            requests,
-            concurrency=concurrency,
-            if_exists=if_exists,
-            on_progress=on_progress,
-            timeout=timeout,
-            retry=retry,
+        work = self._batch_work(concurrency, if_exists, timeout, retry)
+        items = await collect_batch(
+            requests, work, concurrency=concurrency, on_progress=on_progress
         )
-        async with contextlib.aclosing(batch):
-            items = [item async for item in batch]
-        items.sort(key=lambda item: item.index)
         return BatchResult(tuple(items))
 
 

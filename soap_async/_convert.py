@@ -81,19 +81,25 @@ def _open_enum_members(kind: Any) -> type[enum.Enum] | None:
     return other if isinstance(other, type) and issubclass(other, enum.Enum) else None
 
 
-def _structure_open_enum(value: Any, kind: Any) -> Any:
-    # A known value becomes the enum member, an unknown one stays a string: a value
-    # Soap adds later must never break parsing.
-    if value is None and type(None) in typing.get_args(kind):
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
+def _open_enum_hook(kind: Any) -> Callable[[Any, Any], Any]:
+    """The hook of an open enum annotation, its enum and nullability read once."""
     members = _open_enum_members(kind)
     assert members is not None
-    try:
-        return members(value)
-    except ValueError:
-        return value
+    nullable = type(None) in typing.get_args(kind)
+
+    def structure(value: Any, _: Any) -> Any:
+        # A known value becomes the enum member, an unknown one stays a string: a
+        # value Soap adds later must never break parsing.
+        if value is None and nullable:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        try:
+            return members(value)
+        except ValueError:
+            return value
+
+    return structure
 
 
 def _structure_float(value: Any, _: type) -> float:
@@ -118,8 +124,8 @@ def _make_converter(*, detailed_validation: bool = True) -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict(bool))
     conv.register_structure_hook(int, _strict(int))
     conv.register_structure_hook(float, _structure_float)
-    conv.register_structure_hook_func(
-        lambda kind: _open_enum_members(kind) is not None, _structure_open_enum
+    conv.register_structure_hook_factory(
+        lambda kind: _open_enum_members(kind) is not None, _open_enum_hook
     )
 
     def optional(kind: Any, owner: cattrs.Converter) -> Callable[[Any, Any], Any]:

@@ -65,7 +65,6 @@ class AttemptLog:
     written, or a 500, 502 or 504 answer.
     """
 
-    attempts: int = 0
     ambiguous: bool = False
     # Called on every 429, so a batch can slow down while the retry waits.
     on_rate_limited: Callable[[], None] | None = None
@@ -199,8 +198,6 @@ class Transport:
             headers = {**headers, "Authorization": authorization}
         retries_taken = 0
         while True:
-            if log is not None:
-                log.attempts += 1
             started = retry.clock()
             try:
                 async with session.request(

@@ -4,26 +4,31 @@
     python benchmarks/run.py --smoke    # small N: checks that everything runs (CI)
 
 Every figure is a ratio measured in this run, against a minimal local HTTP server in
-its own process (so its work is not counted and it is not the bottleneck):
+its own process (`_server.py`: a bare asyncio protocol, so it is not the bottleneck and
+its work is not counted):
 
 - async `customers.create` at concurrency 64: client CPU µs per request, SDK / raw aiohttp
   (the raw client given the SDK's default timeouts, so both do the same work; the row
   below it compares with aiohttp's default timeouts, which have no read timeout);
+- a peer: stripe-python's async customer create (its aiohttp client), CPU per request /
+  raw aiohttp;
 - `create_many` of 20,000 at concurrency 64: throughput, SDK / raw aiohttp `gather`;
 - the sync facade, sequential: requests per second, `SoapClient` / `requests.Session`;
 - `iter_create_many` peak RSS, 200,000 / 20,000 requests (fresh processes);
-- `import soap_async` time / `import aiohttp` time (fresh processes);
-- a peer: stripe-python's async customer create (its aiohttp client), CPU per request /
-  raw aiohttp.
+- `import soap_async` time / `import aiohttp` time (fresh processes).
 
-Rounds alternate between the clients and the best round counts, to damp the noise of
-a shared machine. Needs the `bench` extra (requests, stripe) for the last rows.
+How the noise of a shared machine is kept out of the ratios: the clients being compared
+are measured in short blocks that take turns within one process (each round in a
+rotated order, so no client always runs first), every block starts from a collected
+heap, and each ratio is the median of the per-round ratios. Needs the `bench` extra
+(requests, stripe) for the peer rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
@@ -44,9 +50,17 @@ from soap_async import AsyncSoapClient, SoapClient, Timeout
 COLUMNS = ("metric", "sdk", "baseline", "ratio", "target", "ok")
 FIELDS = {"email": "bench@example.com", "first_name": "Bench", "last_name": "Mark"}
 KEY = "key_bench"
+CONCURRENCY = 64
+
+# The SDK's default per-attempt timeouts (connect 10 s, read 30 s, total 60 s), given to
+# the raw client too so both do the same work; aiohttp's own default has no read
+# timeout, whose timer costs a few per cent (the table shows that comparison as well).
+SAME_TIMEOUTS = Timeout().to_aiohttp()
+
+Create = Callable[[], Awaitable[object]]
 
 
-async def _bounded(n: int, concurrency: int, call: Callable[[], Awaitable[object]]) -> None:
+async def _bounded(n: int, concurrency: int, call: Create) -> None:
     limit = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
@@ -56,22 +70,17 @@ async def _bounded(n: int, concurrency: int, call: Callable[[], Awaitable[object
     await asyncio.gather(*(one() for _ in range(n)))
 
 
-# The SDK's default per-attempt timeouts (connect 10 s, read 30 s, total 60 s), given to
-# the raw client too so both do the same work; aiohttp's own default has no read
-# timeout, whose timer costs a few per cent (the table shows that comparison as well).
-SAME_TIMEOUTS = Timeout().to_aiohttp()
-
-
-def _raw_session(
-    timeout: aiohttp.ClientTimeout | None = SAME_TIMEOUTS,
-) -> tuple[aiohttp.ClientSession, Callable[[str], Awaitable[object]]]:
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+def _raw_create(
+    session: aiohttp.ClientSession, url: str, timeout: aiohttp.ClientTimeout | None
+) -> Create:
+    """What a careful hand-written aiohttp client does for one create."""
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     options = {} if timeout is None else {"timeout": timeout}
+    endpoint = f"{url}/api/v1/customers"
 
-    async def create(url: str) -> object:
+    async def create() -> object:
         async with session.post(
-            f"{url}/api/v1/customers",
+            endpoint,
             data=json.dumps(FIELDS).encode(),
             headers=headers,
             **options,  # type: ignore[arg-type]
@@ -79,88 +88,130 @@ def _raw_session(
             response.raise_for_status()
             return json.loads(await response.read())
 
-    return session, create
+    return create
 
 
-async def cpu_per_request_raw(
-    url: str, n: int, concurrency: int, timeout: aiohttp.ClientTimeout | None = SAME_TIMEOUTS
-) -> float:
-    session, create = _raw_session(timeout)
-    async with session:
-        await create(url)
-        cpu = time.process_time()
-        await _bounded(n, concurrency, lambda: create(url))
-        return (time.process_time() - cpu) / n * 1e6
+def _rotations(names: list[str], rounds: int) -> list[list[str]]:
+    """Each round's order: every client goes first, then last, in turn."""
+    return [names[r % len(names) :] + names[: r % len(names)] for r in range(rounds)]
 
 
-async def cpu_per_request_sdk(url: str, n: int, concurrency: int) -> float:
-    async with AsyncSoapClient(api_key=KEY, base_url=url) as soap:
-        await soap.customers.create(**FIELDS)
-        cpu = time.process_time()
-        await _bounded(n, concurrency, lambda: soap.customers.create(**FIELDS))
-        return (time.process_time() - cpu) / n * 1e6
-
-
-async def cpu_per_request_stripe(url: str, n: int, concurrency: int) -> float:
-    import stripe
-
-    client = stripe.StripeClient(
-        "sk_test_bench", base_addresses={"api": url}, http_client=stripe.AIOHTTPClient()
+def _ratios(per_round: list[dict[str, float]], sdk: str, base: str) -> tuple[float, float, float]:
+    """Median of each side, and the median of the per-round ratios."""
+    return (
+        statistics.median(r[sdk] for r in per_round),
+        statistics.median(r[base] for r in per_round),
+        statistics.median(r[sdk] / r[base] for r in per_round),
     )
-    params = {"email": FIELDS["email"], "name": "Bench Mark"}
-    await client.v1.customers.create_async(params=params)  # type: ignore[arg-type]
-    cpu = time.process_time()
-    await _bounded(n, concurrency, lambda: client.v1.customers.create_async(params=params))  # type: ignore[arg-type]
-    result = (time.process_time() - cpu) / n * 1e6
-    await client._requestor._get_http_client().close_async()
-    return result
 
 
-async def throughput_raw(url: str, n: int, concurrency: int) -> float:
-    session, create = _raw_session()
-    async with session:
-        await create(url)
+async def cpu_rounds(url: str, n: int, rounds: int, peers: bool) -> list[dict[str, float]]:
+    """Client CPU µs per create, for every client, in `rounds` interleaved rounds."""
+    same = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+    default = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+    soap = AsyncSoapClient(api_key=KEY, base_url=url)
+    clients: dict[str, Create] = {
+        "sdk": lambda: soap.customers.create(**FIELDS),
+        "raw": _raw_create(same, url, SAME_TIMEOUTS),
+        "raw_default": _raw_create(default, url, None),
+    }
+    stripe_client: Any = None
+    if peers:
+        import stripe
+
+        stripe_client = stripe.StripeClient(
+            "sk_test_bench", base_addresses={"api": url}, http_client=stripe.AIOHTTPClient()
+        )
+        params = {"email": FIELDS["email"], "name": "Bench Mark"}
+        clients["stripe"] = lambda: stripe_client.v1.customers.create_async(params=params)
+    try:
+        for create in clients.values():  # warm: pools full, caches primed
+            await _bounded(CONCURRENCY * 4, CONCURRENCY, create)
+        results = []
+        for order in _rotations(list(clients), rounds):
+            figures = {}
+            for name in order:
+                gc.collect()
+                cpu = time.process_time()
+                await _bounded(n, CONCURRENCY, clients[name])
+                figures[name] = (time.process_time() - cpu) / n * 1e6
+            results.append(figures)
+        return results
+    finally:
+        await soap.close()
+        await same.close()
+        await default.close()
+        if stripe_client is not None:
+            await stripe_client._requestor._get_http_client().close_async()
+
+
+async def throughput_raw(url: str, n: int) -> float:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+        create = _raw_create(session, url, SAME_TIMEOUTS)
+        await create()
         started = time.perf_counter()
-        await _bounded(n, concurrency, lambda: create(url))
+        await _bounded(n, CONCURRENCY, create)
         return n / (time.perf_counter() - started)
 
 
-async def throughput_sdk(url: str, n: int, concurrency: int) -> float:
+async def throughput_sdk(url: str, n: int) -> float:
     rows = ({**FIELDS, "email": f"u{i}@example.com"} for i in range(n))
     async with AsyncSoapClient(api_key=KEY, base_url=url) as soap:
         await soap.customers.create(**FIELDS)
         started = time.perf_counter()
-        result = await soap.customers.create_many(rows, concurrency=concurrency)
+        result = await soap.customers.create_many(rows, concurrency=CONCURRENCY)
         elapsed = time.perf_counter() - started
     assert len(result.succeeded) == n
     return n / elapsed
 
 
-def sync_sdk(url: str, n: int) -> float:
-    with SoapClient(api_key=KEY, base_url=url) as soap:
-        soap.customers.create(**FIELDS)
-        started = time.perf_counter()
-        for _ in range(n):
-            soap.customers.create(**FIELDS)
-        return n / (time.perf_counter() - started)
+def throughput_rounds(url: str, n: int, rounds: int) -> list[dict[str, float]]:
+    """Requests per second of `create_many` and of raw `gather`, fresh loops each time."""
+    runs = {
+        "sdk": lambda: asyncio.run(throughput_sdk(url, n)),
+        "raw": lambda: asyncio.run(throughput_raw(url, n)),
+    }
+    results = []
+    for order in _rotations(list(runs), rounds):
+        figures = {}
+        for name in order:
+            gc.collect()
+            figures[name] = runs[name]()
+        results.append(figures)
+    return results
 
 
-def sync_requests(url: str, n: int) -> float:
+def sync_rounds(url: str, n: int, rounds: int) -> list[dict[str, float]]:
+    """Sequential requests per second of `SoapClient` and of a `requests.Session`."""
     import requests
 
-    with requests.Session() as session:
+    with SoapClient(api_key=KEY, base_url=url) as soap, requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {KEY}"
 
-        def create() -> object:
+        def with_requests() -> object:
             response = session.post(f"{url}/api/v1/customers", json=FIELDS, timeout=30)
             response.raise_for_status()
             return response.json()
 
-        create()
-        started = time.perf_counter()
-        for _ in range(n):
-            create()
-        return n / (time.perf_counter() - started)
+        clients: dict[str, Callable[[], object]] = {
+            "sdk": lambda: soap.customers.create(**FIELDS),
+            "requests": with_requests,
+        }
+        for create in clients.values():
+            for _ in range(20):
+                create()
+        results = []
+        for order in _rotations(list(clients), rounds):
+            figures = {}
+            for name in order:
+                create = clients[name]
+                gc.collect()
+                started = time.perf_counter()
+                for _ in range(n):
+                    create()
+                figures[name] = n / (time.perf_counter() - started)
+            results.append(figures)
+        return results
 
 
 def import_seconds(module: str) -> float:
@@ -172,34 +223,32 @@ def import_seconds(module: str) -> float:
     )
 
 
-def paired(
-    rounds: int, sdk: Callable[[], float], base: Callable[[], float]
-) -> tuple[float, float, float]:
-    """Median SDK figure, median baseline figure, and the median of the per-round ratios.
-
-    Each round measures both, one right after the other, so a slow spell of the shared
-    machine hits both sides of a ratio; the median then ignores the odd disturbed round.
-    """
-    pairs = [(sdk(), base()) for _ in range(rounds)]
-    return (
-        statistics.median(p[0] for p in pairs),
-        statistics.median(p[1] for p in pairs),
-        statistics.median(p[0] / p[1] for p in pairs),
-    )
+def import_rounds(rounds: int) -> list[dict[str, float]]:
+    results = []
+    for order in _rotations(["soap_async", "aiohttp"], rounds):
+        results.append({module: import_seconds(module) * 1000 for module in order})
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small N, to check that it runs")
-    parser.add_argument("--rounds", type=int, default=7, help="paired rounds per comparison")
+    parser.add_argument("--rounds", type=int, default=24, help="interleaved rounds for CPU")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
-    rounds = 1 if args.smoke else args.rounds
     if args.smoke:
-        n_cpu, n_batch, n_sync, rss_small, rss_large = 300, 500, 100, 1_000, 10_000
+        rounds, n_cpu, n_batch, n_sync, rss_small, rss_large = 2, 200, 500, 50, 1_000, 10_000
+        batch_rounds, sync_rounds_, imports = 2, 2, 2
     else:
-        n_cpu, n_batch, n_sync, rss_small, rss_large = 2_000, 20_000, 500, 20_000, 200_000
-    conc = 64
+        rounds, n_cpu, n_batch, n_sync, rss_small, rss_large = (
+            args.rounds,
+            500,
+            20_000,
+            300,
+            20_000,
+            200_000,
+        )
+        batch_rounds, sync_rounds_, imports = 4, 16, 10
     rows: list[tuple[str, float, float, float, str, bool]] = []
 
     def row(
@@ -208,56 +257,40 @@ def main() -> int:
         sdk, base, ratio = figures
         rows.append((name, sdk, base, ratio, target, ok(ratio)))
 
-    def run(coro: Callable[[], Awaitable[float]]) -> Callable[[], float]:
-        return lambda: asyncio.run(coro())  # type: ignore[arg-type]
-
     with BenchServer() as url:
-        sdk_cpu = run(lambda: cpu_per_request_sdk(url, n_cpu, conc))
+        cpu = asyncio.run(cpu_rounds(url, n_cpu, rounds, peers=True))
         row(
             "async create c=64, client CPU µs/req: SDK / raw aiohttp (same timeouts)",
-            paired(rounds, sdk_cpu, run(lambda: cpu_per_request_raw(url, n_cpu, conc))),
+            _ratios(cpu, "sdk", "raw"),
             "<= 1.15",
             lambda r: r <= 1.15,
         )
         row(
             "  the same, raw aiohttp with its default timeouts (no read timeout)",
-            paired(
-                rounds,
-                sdk_cpu,
-                run(lambda: cpu_per_request_raw(url, n_cpu, conc, timeout=None)),
-            ),
+            _ratios(cpu, "sdk", "raw_default"),
             "(info)",
             lambda r: True,
         )
         row(
             "peer: stripe-python async create, client CPU µs/req: stripe / raw aiohttp",
-            paired(
-                max(1, rounds // 3),
-                run(lambda: cpu_per_request_stripe(url, n_cpu, conc)),
-                run(lambda: cpu_per_request_raw(url, n_cpu, conc)),
-            ),
+            _ratios(cpu, "stripe", "raw"),
             "(peer)",
             lambda r: True,
         )
         row(
             f"create_many {n_batch:,} c=64, requests/s: SDK / raw aiohttp gather",
-            paired(
-                max(1, rounds // 2),
-                run(lambda: throughput_sdk(url, n_batch, conc)),
-                run(lambda: throughput_raw(url, n_batch, conc)),
-            ),
+            _ratios(throughput_rounds(url, n_batch, batch_rounds), "sdk", "raw"),
             ">= 0.9",
             lambda r: r >= 0.9,
         )
         row(
             "sync sequential, requests/s: SoapClient / requests.Session",
-            # Short rounds and twice as many: thread wake-ups are what a busy host delays most.
-            paired(2 * rounds, lambda: sync_sdk(url, n_sync), lambda: sync_requests(url, n_sync)),
+            _ratios(sync_rounds(url, n_sync, sync_rounds_), "sdk", "requests"),
             ">= 2.0",
             lambda r: r >= 2.0,
         )
-        _, small = peak_rss(url, rss_small, conc)
-        _, large = peak_rss(url, rss_large, conc)
+        _, small = peak_rss(url, rss_small, CONCURRENCY)
+        _, large = peak_rss(url, rss_large, CONCURRENCY)
         row(
             f"iter_create_many peak RSS MiB: {rss_large:,} / {rss_small:,} requests",
             (large / 1024, small / 1024, large / small),
@@ -265,14 +298,9 @@ def main() -> int:
             lambda r: r < 1.5,
         )
 
-    import_rounds = 2 if args.smoke else 9
     row(
         "import time ms (fresh processes): soap_async / aiohttp",
-        paired(
-            import_rounds,
-            lambda: import_seconds("soap_async") * 1000,
-            lambda: import_seconds("aiohttp") * 1000,
-        ),
+        _ratios(import_rounds(imports), "soap_async", "aiohttp"),
         "<= 1.5",
         lambda r: r <= 1.5,
     )
@@ -283,8 +311,8 @@ def main() -> int:
         note = ", SMOKE RUN: small N, figures not meaningful" if args.smoke else ""
         print(
             f"soap-async benchmarks ({platform.python_implementation()} "
-            f"{platform.python_version()}, {os.cpu_count()} CPUs, medians of {rounds} paired "
-            f"rounds{note})"
+            f"{platform.python_version()}, aiohttp {aiohttp.__version__}, "
+            f"{os.cpu_count()} CPUs; medians of per-round ratios{note})"
         )
         width = max(len(r[0]) for r in rows)
         print(f"{'metric':<{width}}  {'SDK':>9}  {'baseline':>9}  {'ratio':>6}  target")

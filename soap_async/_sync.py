@@ -1,14 +1,22 @@
 """`SoapClient`: the blocking facade over `AsyncSoapClient`.
 
-All sync clients of a process share one event loop, run by one daemon thread that is
-started on the first call (not at import, so a process that forks before using the SDK,
-such as a Celery or gunicorn master, never forks a running thread). Each call is
-submitted to that loop, so connection pools are shared by every thread.
+All sync clients of a process share one event loop, so connection pools are shared by
+every thread. The loop has no thread of its own: a blocking call runs it in the
+calling thread until the call is done, so a call costs no thread hand-off.
 
-- Fork: the child abandons the inherited loop, thread and sessions without touching
-  them (closing them would unregister the parent's sockets from the shared epoll
-  instance) and starts afresh on its next call.
-- Exit: an `atexit` hook closes every client's pool on the loop, then stops it, so no
+- Threads: one thread at a time runs the loop (the driver). A call made while another
+  thread drives is handed to that loop, and its thread waits; when a driver's own call
+  is done it passes the loop on to a waiting thread whose call is not.
+- A thread with a running event loop of its own (a notebook, async code calling a sync
+  helper) cannot run a second loop, so its call runs in a short-lived helper thread
+  while the caller blocks.
+- Ctrl-C: on the main thread, SIGINT cancels the call and then raises
+  `KeyboardInterrupt`, as `asyncio.run` does, instead of interrupting the loop between
+  two steps of its work.
+- Fork: the child abandons the inherited loop and sessions without touching them
+  (closing them would unregister the parent's sockets from the shared epoll instance)
+  and starts afresh on its next call.
+- Exit: an `atexit` hook closes every client's pool on the loop, so no
   "Unclosed client session" warning is printed and nothing hangs.
 """
 
@@ -18,12 +26,14 @@ import asyncio
 import atexit
 import contextlib
 import functools
+import importlib
 import os
+import signal
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from types import TracebackType
-from typing import Any, TypeVar
+from types import FrameType, TracebackType
+from typing import Any, Generic, TypeVar, cast
 
 import aiohttp
 
@@ -41,14 +51,86 @@ T = TypeVar("T")
 # finalising it in the child would disturb the parent's connections.
 _ABANDONED: list[object] = []
 
+_get_running_loop = asyncio.events._get_running_loop
+# The C functions under `signal`: its Python wrappers convert to and from enums on every
+# call, several times the cost of the swap itself, and each blocking call on the main
+# thread swaps the SIGINT handler twice.
+try:
+    _raw_signal: Any = importlib.import_module("_signal")
+except ImportError:  # pragma: no cover - an interpreter without it
+    _raw_signal = signal
 
-class _LoopThread:
-    """The process-wide event loop thread of the sync facade."""
+
+class _Call(Generic[T]):
+    """One blocking call: its coroutine, then its task and outcome.
+
+    `start` and `_finished` run on the loop, in whichever thread drives it; `done` is
+    set under the shared lock, and `wake` (a condition on that lock) tells a waiting
+    thread that the call is done or that the loop needs a driver.
+    """
+
+    __slots__ = ("coro", "done", "error", "interrupted", "leading", "task", "value", "wake")
+
+    def __init__(self, coro: Coroutine[Any, Any, T]) -> None:
+        self.coro = coro
+        self.task: asyncio.Task[T] | None = None
+        self.done = False
+        self.leading = False  # its own thread drives the loop: stop the loop when done
+        self.interrupted = False
+        self.wake: threading.Condition | None = None
+        self.value: T | None = None
+        self.error: BaseException | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.done:  # cancelled before it started
+            return
+        task = loop.create_task(self.coro)
+        self.task = task
+        task.add_done_callback(self._finished)
+
+    def cancel(self) -> None:
+        """On the loop (or while nobody drives it): cancel the call wherever it is."""
+        if self.task is not None:
+            self.task.cancel()
+        elif not self.done:
+            self.coro.close()
+            self._settle(None, asyncio.CancelledError())
+
+    def _finished(self, task: asyncio.Task[T]) -> None:
+        if task.cancelled():
+            self._settle(None, asyncio.CancelledError())
+        elif (error := task.exception()) is not None:
+            self._settle(None, error)
+        else:
+            self._settle(task.result(), None)
+
+    def _settle(self, value: T | None, error: BaseException | None) -> None:
+        self.value, self.error = value, error
+        with _LOOP.lock:
+            self.done = True
+            if self.wake is not None:
+                self.wake.notify()
+        if self.leading:
+            asyncio.get_running_loop().stop()
+
+    def outcome(self) -> T:
+        error = self.error
+        if error is not None:
+            self.error = None  # no reference cycle through the traceback
+            if self.interrupted and isinstance(error, asyncio.CancelledError):
+                raise KeyboardInterrupt
+            raise error
+        return self.value  # type: ignore[return-value]
+
+
+class _SharedLoop:
+    """The process-wide event loop of the sync facade, run by the threads calling it."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._driver: int | None = None  # the thread running the loop now
+        self._waiting: list[_Call[Any]] = []  # calls whose threads wait for them
         self.generation = 0
         self.clients: weakref.WeakSet[SoapClient] = weakref.WeakSet()
 
@@ -56,55 +138,137 @@ class _LoopThread:
         loop = self._loop
         if loop is not None:  # the common case, without taking the lock
             return loop
-        with self._lock:
+        with self.lock:
             if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=self._run_forever, args=(loop,), name="soap-async-loop", daemon=True
-                )
-                thread.start()
-                self._loop, self._thread = loop, thread
+                self._loop = asyncio.new_event_loop()
                 self.generation += 1
             return self._loop
 
-    @staticmethod
-    def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_forever()
-
-    def run(self, coro: Awaitable[T]) -> T:
+    def run(self, coro: Awaitable[T], *, timeout: float | None = None) -> T:
+        """Run `coro` on the shared loop and return its result, from any thread."""
         loop = self.loop()
-        if threading.current_thread() is self._thread:
-            if asyncio.iscoroutine(coro):
-                coro.close()
-            raise SoapError(
-                "A SoapClient method was called on the SDK's own event loop thread, "
-                "where it would wait for itself forever; await the AsyncSoapClient there."
-            )
         coroutine: Coroutine[Any, Any, T] = (
             coro if asyncio.iscoroutine(coro) else _as_coroutine(coro)
         )
-        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        running = _get_running_loop()
+        if running is loop:
+            coroutine.close()
+            raise SoapError(
+                "A SoapClient method was called from code running on the SDK's own event "
+                "loop, where it would wait for itself forever; await the AsyncSoapClient "
+                "there."
+            )
+        call = _Call(coroutine)
+        if running is not None:
+            return self._run_in_helper(loop, call)
+        return self._execute(loop, call, timeout)
+
+    def _execute(self, loop: asyncio.AbstractEventLoop, call: _Call[T], timeout: float | None) -> T:
+        with self.lock:
+            if self._driver is None:
+                self._driver = threading.get_ident()
+                call.leading = True
+        if call.leading:
+            # Started on the loop's next step, after the I/O already waiting is read (a
+            # keep-alive connection the server closed meanwhile is then not reused).
+            loop.call_soon(call.start, loop)
+            return self._drive(loop, call)
+        return self._follow(loop, call, timeout)
+
+    def _drive(self, loop: asyncio.AbstractEventLoop, call: _Call[T]) -> T:
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = _raw_signal.getsignal(signal.SIGINT)
+            if previous is signal.default_int_handler:
+                _raw_signal.signal(signal.SIGINT, _sigint_cancels(loop, call))
+            else:
+                previous = None  # the program's own handler: leave it alone
         try:
-            return future.result()
+            while not call.done:
+                loop.run_forever()
         except BaseException:
-            # Ctrl-C or another interruption of the waiting thread: stop the call too.
-            future.cancel()
+            # Interrupted some other way: cancel the call; its task finishes cancelling
+            # when the loop next runs.
+            call.leading = False
+            call.cancel()
             raise
+        finally:
+            if previous is not None:
+                _raw_signal.signal(signal.SIGINT, previous)
+            call.leading = False
+            with self.lock:
+                self._driver = None
+                self._pass_on()
+        return call.outcome()
+
+    def _pass_on(self) -> None:
+        """Wake a thread whose call is still waiting, to drive the loop (lock held)."""
+        for waiting in self._waiting:
+            if not waiting.done and waiting.wake is not None:
+                waiting.wake.notify()
+                return
+
+    def _follow(self, loop: asyncio.AbstractEventLoop, call: _Call[T], timeout: float | None) -> T:
+        call.wake = threading.Condition(self.lock)
+        loop.call_soon_threadsafe(call.start, loop)
+        deadline = None if timeout is None else loop.time() + timeout
+        with self.lock:
+            self._waiting.append(call)
+            try:
+                while not call.done:
+                    if self._driver is None:
+                        self._driver = threading.get_ident()
+                        call.leading = True
+                        break
+                    remaining = None if deadline is None else deadline - loop.time()
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError("the SDK's event loop stayed busy")
+                    call.wake.wait(remaining)
+            except BaseException:
+                loop.call_soon_threadsafe(call.cancel)
+                raise
+            finally:
+                self._waiting.remove(call)
+        if call.leading:
+            return self._drive(loop, call)
+        return call.outcome()
+
+    def _run_in_helper(self, loop: asyncio.AbstractEventLoop, call: _Call[T]) -> T:
+        # This thread runs a loop of its own, so the call runs in a helper thread and
+        # this one (and its loop) waits.
+        failure: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                call.value = self._execute(loop, call, None)
+            except BaseException as exc:
+                failure.append(exc)
+
+        helper = threading.Thread(target=target, name="soap-async-call", daemon=True)
+        helper.start()
+        try:
+            helper.join()
+        except BaseException:
+            loop.call_soon_threadsafe(call.cancel)
+            raise
+        if failure:
+            error = failure.pop()
+            raise error
+        return cast(T, call.value)
 
     def after_fork_in_child(self) -> None:
-        _ABANDONED.append((self._loop, self._thread, [c._async for c in self.clients]))
+        _ABANDONED.append((self._loop, [c._async for c in self.clients]))
         for client in self.clients:
             client._async = None
-        self._lock = threading.Lock()
-        self._loop = self._thread = None
+        self.lock = threading.Lock()
+        self._loop = None
+        self._driver = None
+        self._waiting = []
 
     def shutdown(self) -> None:
-        """Close every client's pool, then stop the loop (at interpreter exit)."""
-        with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is None or thread is None or not thread.is_alive():
+        """Close every client's pool and then the loop (at interpreter exit)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
             return
         clients = [c._async for c in list(self.clients) if c._async is not None]
 
@@ -113,18 +277,39 @@ class _LoopThread:
 
         # Best effort at exit: there is nobody left to tell about a failure.
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        if not thread.is_alive():
-            loop.close()
+            if _get_running_loop() is None:
+                self._execute(loop, _Call(close_all()), 5)
+            else:
+                self.run(close_all())
+        with self.lock:
+            if self._driver is not None or loop.is_running():
+                return  # another thread is still inside a call: leave the loop to it
+            self._loop = None
+        # One more step runs what closing scheduled (the sockets' own closing).
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        loop.close()
+
+
+def _sigint_cancels(loop: asyncio.AbstractEventLoop, call: _Call[Any]) -> Callable[..., None]:
+    """A SIGINT handler that cancels the call rather than break into the loop."""
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        # It may run between any two steps of the loop, even where the SDK's lock is
+        # held: it only schedules the cancellation (thread-safe, and it wakes the loop).
+        if call.interrupted:  # a second Ctrl-C: stop waiting at once
+            raise KeyboardInterrupt
+        call.interrupted = True
+        loop.call_soon_threadsafe(call.cancel)
+
+    return on_sigint
 
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-_LOOP = _LoopThread()
+_LOOP = _SharedLoop()
 os.register_at_fork(after_in_child=_LOOP.after_fork_in_child)
 atexit.register(_LOOP.shutdown)
 

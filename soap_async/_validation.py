@@ -41,7 +41,7 @@ def check_text(field: str, value: object) -> str:
         raise InvalidRequestError(f"{field} is required", field=field)
     if not isinstance(value, str):
         raise InvalidRequestError(f"{field} must be a string, got {_type_name(value)}", field=field)
-    if not value.strip():
+    if not value or value.isspace():  # blank, without making a stripped copy
         raise InvalidRequestError(f"{field} must not be empty", field=field)
     return value
 

@@ -84,6 +84,41 @@ def _to_request(row: object) -> CreateCustomerRequest:
     )
 
 
+def _create_request(
+    request: CreateCustomerRequest | None,
+    email: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    phone_number: str | None,
+    date_of_birth: dt.date | str | None,
+    internal_id: str | None,
+) -> CreateCustomerRequest:
+    """The request of `create` and `get_or_create`, from a model or from keywords."""
+    if request is None:
+        # The common case in one construction: the converters refuse a missing (None)
+        # required field by name, as `build_request` would.
+        return CreateCustomerRequest(
+            email=email,  # type: ignore[arg-type]
+            first_name=first_name,  # type: ignore[arg-type]
+            last_name=last_name,  # type: ignore[arg-type]
+            phone_number=phone_number,
+            date_of_birth=date_of_birth,
+            internal_id=internal_id,
+        )
+    return build_request(
+        CreateCustomerRequest,
+        request,
+        {
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "phone_number": phone_number,
+            "date_of_birth": date_of_birth,
+            "internal_id": internal_id,
+        },
+    )
+
+
 class AsyncCustomers(AsyncResource):
     """Customer operations of `AsyncSoapClient` (`client.customers`)."""
 
@@ -122,17 +157,8 @@ class AsyncCustomers(AsyncResource):
         )
         ```
         """
-        request = build_request(
-            CreateCustomerRequest,
-            request,
-            {
-                "email": email,
-                "first_name": first_name,
-                "last_name": last_name,
-                "phone_number": phone_number,
-                "date_of_birth": date_of_birth,
-                "internal_id": internal_id,
-            },
+        request = _create_request(
+            request, email, first_name, last_name, phone_number, date_of_birth, internal_id
         )
         return await self._create(request, timeout, retry, AttemptLog())
 
@@ -273,17 +299,8 @@ class AsyncCustomers(AsyncResource):
         A customer created by someone else between the lookup and the create is found
         and returned with `created=False`.
         """
-        request = build_request(
-            CreateCustomerRequest,
-            request,
-            {
-                "email": email,
-                "first_name": first_name,
-                "last_name": last_name,
-                "phone_number": phone_number,
-                "date_of_birth": date_of_birth,
-                "internal_id": internal_id,
-            },
+        request = _create_request(
+            request, email, first_name, last_name, phone_number, date_of_birth, internal_id
         )
         found = await self.search(email=request.email, timeout=timeout, retry=retry)
         if found:

@@ -20,8 +20,10 @@ its work is not counted):
 How the noise of a shared machine is kept out of the ratios: the clients being compared
 are measured in short blocks that take turns within one process (each round in a
 rotated order, so no client always runs first), every block starts from a collected
-heap, and each ratio is the median of the per-round ratios. Needs the `bench` extra
-(requests, stripe) for the peer rows.
+heap, and each ratio is the median of the per-round ratios. The `create_many` row is
+four long runs a side (each opens its pool first), so it compares the fastest run of
+each instead (see `_best_rates`). Needs the `bench` extra (requests, stripe) for the
+peer rows.
 """
 
 from __future__ import annotations
@@ -105,6 +107,19 @@ def _ratios(per_round: list[dict[str, float]], sdk: str, base: str) -> tuple[flo
     )
 
 
+def _best_rates(
+    per_round: list[dict[str, float]], sdk: str, base: str
+) -> tuple[float, float, float]:
+    """The fastest run of each side, and their ratio.
+
+    For the few long runs of a throughput comparison: a noisy spell of the host lasts
+    seconds and only ever slows a run down, so the fastest run of each client is the
+    closest to its own speed (the rule `timeit` follows).
+    """
+    best_sdk, best_base = max(r[sdk] for r in per_round), max(r[base] for r in per_round)
+    return best_sdk, best_base, best_sdk / best_base
+
+
 async def cpu_rounds(url: str, n: int, rounds: int, peers: bool) -> list[dict[str, float]]:
     """Client CPU µs per create, for every client, in `rounds` interleaved rounds."""
     same = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
@@ -148,7 +163,7 @@ async def cpu_rounds(url: str, n: int, rounds: int, peers: bool) -> list[dict[st
 async def throughput_raw(url: str, n: int) -> float:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
         create = _raw_create(session, url, SAME_TIMEOUTS)
-        await create()
+        await _bounded(CONCURRENCY, CONCURRENCY, create)  # the pool's connections open
         started = time.perf_counter()
         await _bounded(n, CONCURRENCY, create)
         return n / (time.perf_counter() - started)
@@ -157,7 +172,7 @@ async def throughput_raw(url: str, n: int) -> float:
 async def throughput_sdk(url: str, n: int) -> float:
     rows = ({**FIELDS, "email": f"u{i}@example.com"} for i in range(n))
     async with AsyncSoapClient(api_key=KEY, base_url=url) as soap:
-        await soap.customers.create(**FIELDS)
+        await _bounded(CONCURRENCY, CONCURRENCY, lambda: soap.customers.create(**FIELDS))
         started = time.perf_counter()
         result = await soap.customers.create_many(rows, concurrency=CONCURRENCY)
         elapsed = time.perf_counter() - started
@@ -166,7 +181,8 @@ async def throughput_sdk(url: str, n: int) -> float:
 
 
 def throughput_rounds(url: str, n: int, rounds: int) -> list[dict[str, float]]:
-    """Requests per second of `create_many` and of raw `gather`, fresh loops each time."""
+    """Requests per second of `create_many` and of raw `gather`, a fresh loop and pool
+    each time (its connections opened before the clock starts)."""
     runs = {
         "sdk": lambda: asyncio.run(throughput_sdk(url, n)),
         "raw": lambda: asyncio.run(throughput_raw(url, n)),
@@ -233,7 +249,7 @@ def import_rounds(rounds: int) -> list[dict[str, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small N, to check that it runs")
-    parser.add_argument("--rounds", type=int, default=24, help="interleaved rounds for CPU")
+    parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds for CPU")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
     if args.smoke:
@@ -248,7 +264,7 @@ def main() -> int:
             20_000,
             200_000,
         )
-        batch_rounds, sync_rounds_, imports = 4, 16, 10
+        batch_rounds, sync_rounds_, imports = 4, 16, 8
     rows: list[tuple[str, float, float, float, str, bool]] = []
 
     def row(
@@ -279,7 +295,7 @@ def main() -> int:
         )
         row(
             f"create_many {n_batch:,} c=64, requests/s: SDK / raw aiohttp gather",
-            _ratios(throughput_rounds(url, n_batch, batch_rounds), "sdk", "raw"),
+            _best_rates(throughput_rounds(url, n_batch, batch_rounds), "sdk", "raw"),
             ">= 0.9",
             lambda r: r >= 0.9,
         )
@@ -312,7 +328,7 @@ def main() -> int:
         print(
             f"soap-async benchmarks ({platform.python_implementation()} "
             f"{platform.python_version()}, aiohttp {aiohttp.__version__}, "
-            f"{os.cpu_count()} CPUs; medians of per-round ratios{note})"
+            f"{os.cpu_count()} CPUs{note})"
         )
         width = max(len(r[0]) for r in rows)
         print(f"{'metric':<{width}}  {'SDK':>9}  {'baseline':>9}  {'ratio':>6}  target")

@@ -201,15 +201,16 @@ def _flat_structure(cls: Any) -> Callable[[Any, Any], Any] | None:
             lines.append(f"    if {guard}True: {value} = float({value})")
         elif kind in (dt.datetime, dt.date):
             parse = "_datetime" if kind is dt.datetime else "_date"
-            lines.append(f"    if {guard}True: {value} = {parse}({value}, None)")
+            lines.append(f"    if {guard}type({value}) is not str: raise TypeError")
+            lines.append(f"    if {guard}True: {value} = {parse}({value})")
         else:
             return None
         arguments.append(f"{name}={value}")
     lines.append(f"    return cls({', '.join(arguments)})")
     namespace: dict[str, Any] = {
         "cls": cls,
-        "_datetime": _structure_datetime,
-        "_date": _structure_date,
+        "_datetime": parse_datetime,
+        "_date": dt.date.fromisoformat,
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - our own code, built from the class
     structure: Callable[[Any, Any], Any] = namespace["structure"]
@@ -221,9 +222,16 @@ def _fast_hook(cls: Any) -> Callable[[Any, Any], Any]:
     return _flat_structure(cls) or _fast_converter.get_structure_hook(cls)
 
 
+@functools.cache
+def _unstructure_hook(cls: Any) -> Callable[[Any], dict[str, Any]]:
+    """The converter's hook of a request class, looked up once, not dispatched per call."""
+    hook: Callable[[Any], dict[str, Any]] = converter.get_unstructure_hook(cls)
+    return hook
+
+
 def unstructure_request(request: Any) -> dict[str, Any]:
     """The JSON body of a request model; `None` fields are left out."""
-    body: dict[str, Any] = converter.unstructure(request)
+    body: dict[str, Any] = _unstructure_hook(cast(Hashable, type(request)))(request)
     return body
 
 

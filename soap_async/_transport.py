@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import platform
 from collections.abc import Callable, Mapping
@@ -12,6 +11,7 @@ from typing import Any
 import aiohttp
 import attrs
 
+from . import _json
 from ._config import AuthScheme, Timeout
 from ._logging import logger
 from ._retry import RetryPolicy
@@ -78,7 +78,7 @@ _AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 def _decode(raw: bytes) -> Any:
     if not raw:
         return None
-    return json.loads(raw)
+    return _json.loads(raw)
 
 
 def _error_body(raw: bytes) -> Any:
@@ -193,7 +193,7 @@ class Transport:
         if body is None:
             data, headers = None, self._headers
         else:
-            data, headers = json.dumps(body).encode(), self._json_headers
+            data, headers = _json.dumps(body), self._json_headers
         if authorization is not None:
             headers = {**headers, "Authorization": authorization}
         retries_taken = 0
@@ -229,7 +229,7 @@ class Transport:
                             logging.DEBUG, method, path, status, retries_taken, started, retry
                         )
                     try:
-                        return json.loads(raw) if raw else None
+                        return _json.loads(raw) if raw else None
                     except ValueError as exc:
                         raise APIResponseValidationError(
                             "Soap's answer is not valid JSON",

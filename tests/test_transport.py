@@ -61,8 +61,8 @@ async def test_success_sends_the_documented_request(
     assert key[0] == "POST"
     call = calls[0]
     assert call.kwargs["data"] == (
-        b'{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", '
-        b'"phone_number": "8008001234"}'
+        b'{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace",'
+        b'"phone_number":"8008001234"}'
     )
     headers = call.kwargs["headers"]
     assert headers["Authorization"] == "Bearer key_test"

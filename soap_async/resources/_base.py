@@ -83,7 +83,7 @@ class SyncResource:
         try:
             while True:
                 try:
-                    # Each step runs on the SDK loop; between steps the work goes on there.
+                    # Each step runs the SDK loop until the next item is done.
                     yield client._run(lambda _: anext(iterator))
                 except StopAsyncIteration:
                     return

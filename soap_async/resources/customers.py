@@ -408,7 +408,7 @@ class AsyncCustomers(AsyncResource):
 class Customers(SyncResource):
     """Customer operations of `SoapClient` (`client.customers`), blocking.
 
-    `on_progress` callbacks of the batch methods run on the SDK's event-loop thread.
+    `on_progress` callbacks of the batch methods run on the event loop of the batch.
     """
 
     name = "customers"

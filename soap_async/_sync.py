@@ -131,7 +131,6 @@ class _SharedLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._driver: int | None = None  # the thread running the loop now
         self._waiting: list[_Call[Any]] = []  # calls whose threads wait for them
-        self.generation = 0
         self.clients: weakref.WeakSet[SoapClient] = weakref.WeakSet()
 
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -141,7 +140,6 @@ class _SharedLoop:
         with self.lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-                self.generation += 1
             return self._loop
 
     def run(self, coro: Awaitable[T], *, timeout: float | None = None) -> T:

@@ -275,10 +275,7 @@ class _SharedLoop:
 
         # Best effort at exit: there is nobody left to tell about a failure.
         with contextlib.suppress(Exception):
-            if _get_running_loop() is None:
-                self._execute(loop, _Call(close_all()), 5)
-            else:
-                self.run(close_all())
+            self.run(close_all(), timeout=5)
         with self.lock:
             if self._driver is not None or loop.is_running():
                 return  # another thread is still inside a call: leave the loop to it
